@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// SQL of `user_audit_log`. Writes take the caller's connection so the row commits with the change it describes.
+public struct AuditRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func record(_ entry: AuditEntry, on connection: PostgresConnection) async throws {
+        let details = entry.details?.jsonText
+        try await connection.query(
+            """
+            INSERT INTO user_audit_log (user_id, action, target_type, target_id, details, ip_address, user_agent, created_at)
+            VALUES (\(entry.userID), \(entry.action), \(entry.targetType), \(entry.targetID), \(details)::jsonb,
+                    \(entry.client.ipAddress), \(entry.client.userAgent), NOW() AT TIME ZONE 'UTC')
+            """,
+            logger: logger
+        )
+    }
+
+    /// Writes an entry in a transaction of its own (for events with no other state change, e.g. a failed login).
+    public func record(_ entry: AuditEntry) async throws {
+        try await client.withConnection { connection in try await record(entry, on: connection) }
+    }
+
+    /// Newest first; `filter.before` pages backwards by id.
+    public func list(_ filter: AuditFilter) async throws -> [AuditRecord] {
+        let rows = try await client.query(
+            """
+            SELECT a.id, a.user_id, u.username, a.action, a.target_type, a.target_id, a.details::text,
+                   a.ip_address, a.user_agent, a.created_at
+            FROM user_audit_log a LEFT JOIN users u ON u.id = a.user_id
+            WHERE (\(filter.userID)::int IS NULL OR a.user_id = \(filter.userID))
+              AND (\(filter.action)::text IS NULL OR a.action = \(filter.action))
+              AND (\(filter.targetType)::text IS NULL OR a.target_type = \(filter.targetType))
+              AND (\(filter.targetID)::text IS NULL OR a.target_id = \(filter.targetID))
+              AND (\(filter.from)::timestamptz IS NULL OR a.created_at >= (\(filter.from)::timestamptz AT TIME ZONE 'UTC'))
+              AND (\(filter.to)::timestamptz IS NULL OR a.created_at < (\(filter.to)::timestamptz AT TIME ZONE 'UTC'))
+              AND (\(filter.before)::int IS NULL OR a.id < \(filter.before))
+            ORDER BY a.id DESC
+            LIMIT \(filter.limit)
+            """,
+            logger: logger
+        )
+        var records: [AuditRecord] = []
+        for try await (id, userID, username, action, targetType, targetID, details, ip, agent, createdAt) in rows.decode(
+            (Int, Int?, String?, String, String?, String?, String?, String?, String?, Date).self
+        ) {
+            records.append(
+                AuditRecord(
+                    id: id, userID: userID, username: username, action: action, targetType: targetType, targetID: targetID,
+                    details: details.flatMap(JSONValue.parse), ipAddress: ip, userAgent: agent, createdAt: createdAt
+                )
+            )
+        }
+        return records
+    }
+
+    /// The distinct actions recorded so far, for the viewer's filter.
+    public func actions() async throws -> [String] {
+        var actions: [String] = []
+        for try await action in try await client.query("SELECT DISTINCT action FROM user_audit_log ORDER BY action", logger: logger).decode(String.self) {
+            actions.append(action)
+        }
+        return actions
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The signed-in user behind a request, re-read from the database on every request (a demotion or a logout
+/// elsewhere takes effect at once, whatever the token says).
+public struct Identity: Sendable {
+    public var user: User
+    public var sessionID: UUID
+    /// True when the token came from the session cookie: state-changing requests then need CSRF proof.
+    public var viaCookie: Bool
+}
+
+public struct LoginResult: Sendable {
+    public var token: String
+    public var expiresAt: Date
+    public var user: User
+    public var sessionID: UUID
+}
+
+/// Login, logout and password changes (PRD 6.2–6.4).
+public struct AuthService: Sendable {
+    public static let loginAttemptsPerMinute = 5
+    static let invalidCredentials = AppError(.unauthorized, code: "invalid_credentials", "Identifiant ou mot de passe incorrect.")
+
+    let client: PostgresClient
+    let users: UserRepository
+    let sessions: SessionRepository
+    let audit: AuditRepository
+    let hasher: PasswordHasher
+    let tokens: TokenService
+    let limiter: RateLimiter
+    let logger: Logger
+
+    public init(
+        client: PostgresClient, users: UserRepository, sessions: SessionRepository, audit: AuditRepository, hasher: PasswordHasher,
+        tokens: TokenService, limiter: RateLimiter, logger: Logger
+    ) {
+        self.client = client
+        self.users = users
+        self.sessions = sessions
+        self.audit = audit
+        self.hasher = hasher
+        self.tokens = tokens
+        self.limiter = limiter
+        self.logger = logger
+    }
+
+    public func login(username rawUsername: String, password: String, client info: ClientInfo) async throws -> LoginResult {
+        let username = rawUsername.trimmingCharacters(in: .whitespaces)
+        guard !username.isEmpty else { throw AppError.invalidField("username", "Saisissez votre identifiant.") }
+        guard !password.isEmpty else { throw AppError.invalidField("password", "Saisissez votre mot de passe.") }
+        guard username.count <= 100 else { throw Self.invalidCredentials }
+        guard password.utf8.count <= UserRules.maximumPasswordBytes else {
+            throw AppError.invalidField("password", "Le mot de passe ne doit pas dépasser \(UserRules.maximumPasswordBytes) octets.")
+        }
+        let attempt: JSONValue = ["username": .string(username)]
+        do {
+            try await limiter.hit("login:\(info.ipAddress ?? "?"):\(username.lowercased())", limit: Self.loginAttemptsPerMinute)
+        } catch let error as AppError {
+            try await audit.record(AuditEntry(userID: nil, action: "login_blocked", targetType: "user", targetID: username, details: attempt, client: info))
+            throw error
+        }
+
+        guard let (user, stored) = try await users.credentials(username: username) else {
+            try await hasher.burnDummyCheck()
+            try await audit.record(
+                AuditEntry(userID: nil, action: "login_failed", targetType: "user", targetID: username, details: ["username": .string(username), "reason": "unknown_user"], client: info)
+            )
+            throw Self.invalidCredentials
+        }
+        let matches = try await hasher.verify(password, against: stored)
+        guard matches, user.active else {
+            try await audit.record(
+                AuditEntry(
+                    userID: user.id, action: "login_failed", targetType: "user", targetID: String(user.id),
+                    details: ["username": .string(username), "reason": .string(matches ? "inactive" : "wrong_password")], client: info
+                )
+            )
+            throw Self.invalidCredentials
+        }
+
+        let legacy = !PasswordHasher.isBcryptHash(stored)
+        let newHash = legacy ? try await hasher.hash(password) : nil
+        let sessionID = UUID()
+        let issued = try await tokens.issue(for: user, sessionID: sessionID)
+        try await client.withTransaction(logger: logger) { connection in
+            var details: JSONValue = ["username": .string(user.username)]
+            if let newHash, try await users.replaceLegacyPassword(userID: user.id, plaintext: stored, hash: newHash, on: connection) {
+                details = ["username": .string(user.username), "legacy_password_rehashed": true]
+            }
+            try await sessions.insert(id: sessionID, userID: user.id, expiresAt: issued.expiresAt, client: info, on: connection)
+            try await users.recordLogin(userID: user.id, on: connection)
+            try await audit.record(
+                AuditEntry(userID: user.id, action: "login", targetType: "session", targetID: sessionID.uuidString.lowercased(), details: details, client: info),
+                on: connection
+            )
+        }
+        var signedIn = user
+        signedIn.lastLoginAt = Date()
+        return LoginResult(token: issued.token, expiresAt: issued.expiresAt, user: signedIn, sessionID: sessionID)
+    }
+
+    /// The identity behind a bearer token or session cookie, or nil when the token is invalid, expired or revoked.
+    public func authenticate(token: String, viaCookie: Bool) async throws -> Identity? {
+        guard let claims = await tokens.verify(token), let sessionID = UUID(uuidString: claims.jti) else { return nil }
+        guard let user = try await sessions.activeUser(sessionID: sessionID), String(user.id) == claims.sub else { return nil }
+        return Identity(user: user, sessionID: sessionID, viaCookie: viaCookie)
+    }
+
+    public func logout(_ identity: Identity, client info: ClientInfo) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await sessions.revoke(sessionID: identity.sessionID, on: connection)
+            try await audit.record(
+                AuditEntry(userID: identity.user.id, action: "logout", targetType: "session", targetID: identity.sessionID.uuidString.lowercased(), client: info),
+                on: connection
+            )
+        }
+    }
+
+    /// Changes one's own password; the user's other sessions are revoked, this one stays.
+    public func changePassword(_ identity: Identity, current: String, new: String, client info: ClientInfo) async throws {
+        guard !current.isEmpty else { throw AppError.invalidField("current_password", "Saisissez votre mot de passe actuel.") }
+        try UserRules.validatePassword(new, field: "new_password")
+        let stored = try await client.withConnection { try await users.password(userID: identity.user.id, on: $0) }
+        guard let stored, current.utf8.count <= UserRules.maximumPasswordBytes, try await hasher.verify(current, against: stored) else {
+            throw AppError.invalidField("current_password", "Le mot de passe actuel est incorrect.")
+        }
+        guard current != new else { throw AppError.invalidField("new_password", "Le nouveau mot de passe doit être différent de l'actuel.") }
+        let hash = try await hasher.hash(new)
+        try await client.withTransaction(logger: logger) { connection in
+            try await users.setPassword(userID: identity.user.id, hash: hash, on: connection)
+            let revoked = try await sessions.revokeAll(userID: identity.user.id, keeping: identity.sessionID, on: connection)
+            try await audit.record(
+                AuditEntry(
+                    userID: identity.user.id, action: "password_change", targetType: "user", targetID: String(identity.user.id),
+                    details: ["sessions_revoked": .number(Double(revoked))], client: info
+                ),
+                on: connection
+            )
+        }
+    }
+
+    /// Converts every remaining Phase 1 plaintext password to bcrypt; returns how many rows were converted.
+    public func hashLegacyPasswords(client info: ClientInfo = .commandLine) async throws -> Int {
+        var converted = 0
+        var attempted = Set<Int>()
+        while true {
+            // A row changed by someone else meanwhile is skipped, not retried forever.
+            let batch = try await users.legacyPasswords(limit: 100 + attempted.count).filter { !attempted.contains($0.id) }
+            if batch.isEmpty { return converted }
+            for row in batch {
+                attempted.insert(row.id)
+                let hash = try await hasher.hash(row.password)
+                try await client.withTransaction(logger: logger) { connection in
+                    if try await users.replaceLegacyPassword(userID: row.id, plaintext: row.password, hash: hash, on: connection) {
+                        try await audit.record(
+                            AuditEntry(userID: nil, action: "legacy_password_rehash", targetType: "user", targetID: String(row.id), client: info),
+                            on: connection
+                        )
+                        converted += 1
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+/// Every setting the server reads, once, at start. A missing or invalid value is a `ConfigError` naming the variable.
+public struct AppConfig: Sendable {
+    public var port: Int
+    public var host: String
+    public var jwtSecret: String
+    public var jwtExpireHours: Int
+    public var databaseURL: DatabaseURL
+    public var mcpServerURL: String?
+    public var mcpAPIKey: String?
+    public var ollamaBaseURL: String?
+    public var mistralAPIKey: String?
+    public var corsOrigins: [String]
+    public var rateLimitPerMinute: Int
+    public var bcryptCost: Int
+    /// Maximum number of pooled Postgres connections of this instance.
+    public var databasePoolSize: Int
+    /// Display time zone for the French UI (storage and the API stay in UTC).
+    public var displayTimeZone: TimeZone
+
+    public init(
+        port: Int = 3002,
+        host: String = "0.0.0.0",
+        jwtSecret: String,
+        jwtExpireHours: Int = 8,
+        databaseURL: DatabaseURL,
+        mcpServerURL: String? = nil,
+        mcpAPIKey: String? = nil,
+        ollamaBaseURL: String? = nil,
+        mistralAPIKey: String? = nil,
+        corsOrigins: [String] = [],
+        rateLimitPerMinute: Int = 100,
+        bcryptCost: Int = 12,
+        databasePoolSize: Int = 20,
+        displayTimeZone: TimeZone = TimeZone(identifier: "Europe/Paris")!
+    ) {
+        self.port = port
+        self.host = host
+        self.jwtSecret = jwtSecret
+        self.jwtExpireHours = jwtExpireHours
+        self.databaseURL = databaseURL
+        self.mcpServerURL = mcpServerURL
+        self.mcpAPIKey = mcpAPIKey
+        self.ollamaBaseURL = ollamaBaseURL
+        self.mistralAPIKey = mistralAPIKey
+        self.corsOrigins = corsOrigins
+        self.rateLimitPerMinute = rateLimitPerMinute
+        self.bcryptCost = bcryptCost
+        self.databasePoolSize = databasePoolSize
+        self.displayTimeZone = displayTimeZone
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let variable: String
+    public let problem: String
+    public var description: String { "\(variable): \(problem)" }
+}
+
+extension AppConfig {
+    /// The settings files read after the process environment, first found wins for each variable:
+    /// `.env` in the working directory, then the file `./run` keeps for the embedded database.
+    public static let settingsFiles = [".env", "var/local.env"]
+
+    /// Reads the process environment, then the settings files.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment, files: [String] = settingsFiles
+    ) async throws -> AppConfig {
+        var providers: [any ConfigProvider] = [
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secretNames))
+        ]
+        for file in files {
+            providers.append(
+                try await EnvironmentVariablesProvider(
+                    environmentFilePath: FilePath(file),
+                    allowMissing: true,
+                    secretsSpecifier: .specific(secretNames)
+                )
+            )
+        }
+        return try AppConfig(reader: ConfigReader(providers: providers))
+    }
+
+    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY"]
+
+    init(reader: ConfigReader) throws {
+        func text(_ name: String) -> String? {
+            guard let value = reader.string(forKey: ConfigKey(name), isSecret: Self.secretNames.contains(name)) else { return nil }
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty ? nil : trimmed
+        }
+        func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let raw = text(name) else { return fallback }
+            guard let value = Int(raw), range.contains(value) else {
+                throw ConfigError(variable: name, problem: "doit être un entier entre \(range.lowerBound) et \(range.upperBound) (reçu « \(raw) »)")
+            }
+            return value
+        }
+        func url(_ name: String) throws -> String? {
+            guard let raw = text(name) else { return nil }
+            guard let parsed = URL(string: raw), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw ConfigError(variable: name, problem: "doit être une URL http(s) complète, par exemple http://localhost:3001")
+            }
+            return raw
+        }
+
+        guard let secret = text("JWT_SECRET") else {
+            throw ConfigError(variable: "JWT_SECRET", problem: "manquant : définissez un secret aléatoire d'au moins 32 caractères")
+        }
+        guard secret.utf8.count >= 32 else {
+            throw ConfigError(variable: "JWT_SECRET", problem: "trop court (\(secret.utf8.count) caractères) : il en faut au moins 32")
+        }
+        guard let databaseText = text("DATABASE_URL") else {
+            throw ConfigError(variable: "DATABASE_URL", problem: "manquant : postgresql://utilisateur:motdepasse@hôte:5432/base")
+        }
+        let database: DatabaseURL
+        do {
+            database = try DatabaseURL(parsing: databaseText)
+        } catch let error as DatabaseURL.ParseError {
+            throw ConfigError(variable: "DATABASE_URL", problem: error.reason)
+        }
+        let origins = (text("CORS_ORIGINS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for origin in origins {
+            guard origin != "*" else {
+                throw ConfigError(variable: "CORS_ORIGINS", problem: "« * » est interdit : listez les origines autorisées, séparées par des virgules")
+            }
+            guard let parsed = URL(string: origin), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil,
+                parsed.path.isEmpty || parsed.path == "/"
+            else {
+                throw ConfigError(variable: "CORS_ORIGINS", problem: "« \(origin) » n'est pas une origine (schéma://hôte[:port])")
+            }
+        }
+        let zoneName = text("DISPLAY_TIME_ZONE") ?? "Europe/Paris"
+        guard let zone = TimeZone(identifier: zoneName) else {
+            throw ConfigError(variable: "DISPLAY_TIME_ZONE", problem: "fuseau horaire inconnu « \(zoneName) »")
+        }
+
+        self.init(
+            port: try integer("PORT", default: 3002, range: 0...65535),
+            host: text("HOST") ?? "0.0.0.0",
+            jwtSecret: secret,
+            jwtExpireHours: try integer("JWT_EXPIRE_HOURS", default: 8, range: 1...720),
+            databaseURL: database,
+            mcpServerURL: try url("MCP_SERVER_URL"),
+            mcpAPIKey: text("MCP_API_KEY"),
+            ollamaBaseURL: try url("OLLAMA_BASE_URL"),
+            mistralAPIKey: text("MISTRAL_API_KEY"),
+            corsOrigins: origins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
+            rateLimitPerMinute: try integer("RATE_LIMIT_PER_MINUTE", default: 100, range: 1...1_000_000),
+            bcryptCost: try integer("BCRYPT_COST", default: 12, range: 4...31),
+            databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 20, range: 1...500),
+            displayTimeZone: zone
+        )
+    }
+}

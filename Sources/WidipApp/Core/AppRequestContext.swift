@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Per-request state: the peer address, and the identity once the session middleware found one.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// JSON bodies of this product are small; a larger one is refused with 413 before it is read.
+    public var maxUploadSize: Int { 256 * 1024 }
+}
+
+/// The context of routes that need a signed-in user: a handler there cannot run without one.
+public struct AuthenticatedContext: ChildRequestContext {
+    public typealias ParentContext = AppRequestContext
+    public var coreContext: CoreRequestContextStorage
+    public let identity: Identity
+    public let remoteAddress: SocketAddress?
+
+    public init(context: AppRequestContext) throws {
+        guard let identity = context.identity else { throw AppError.notAuthenticated }
+        self.coreContext = context.coreContext
+        self.identity = identity
+        self.remoteAddress = context.remoteAddress
+    }
+
+    public var maxUploadSize: Int { 256 * 1024 }
+    public var user: User { identity.user }
+}
+
+extension Request {
+    func clientInfo(remoteAddress: SocketAddress?) -> ClientInfo {
+        ClientInfo(ipAddress: remoteAddress?.ipAddress, userAgent: headers[.userAgent])
+    }
+}
+
+extension AppRequestContext {
+    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: remoteAddress) }
+}
+
+extension AuthenticatedContext {
+    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: remoteAddress) }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOPosix
+import PostgresNIO
+import ServiceLifecycle
+
+/// Everything a running server is made of, wired once. `widip serve`, the command-line tools and every live test
+/// use these same parts.
+public struct AppServices: Sendable {
+    public let config: AppConfig
+    public let logger: Logger
+    public let postgres: PostgresClient
+    public let users: UsersService
+    public let auth: AuthService
+    public let audit: AuditRepository
+    public let tokens: TokenService
+    let userRepository: UserRepository
+    let sessions: SessionRepository
+    let limiter: RateLimiter
+
+    public init(config: AppConfig, logger: Logger) async {
+        self.config = config
+        self.logger = logger
+        let postgres = config.databaseURL.makeClient(poolSize: config.databasePoolSize, logger: logger)
+        self.postgres = postgres
+        let userRepository = UserRepository(client: postgres, logger: logger)
+        let sessions = SessionRepository(client: postgres, logger: logger)
+        let audit = AuditRepository(client: postgres, logger: logger)
+        let limiter = RateLimiter(client: postgres, logger: logger)
+        let hasher = PasswordHasher(cost: config.bcryptCost, threadPool: .singleton)
+        let tokens = await TokenService(secret: config.jwtSecret, expireHours: config.jwtExpireHours)
+        self.userRepository = userRepository
+        self.sessions = sessions
+        self.audit = audit
+        self.limiter = limiter
+        self.tokens = tokens
+        self.users = UsersService(client: postgres, users: userRepository, sessions: sessions, audit: audit, hasher: hasher, logger: logger)
+        self.auth = AuthService(
+            client: postgres, users: userRepository, sessions: sessions, audit: audit, hasher: hasher, tokens: tokens, limiter: limiter, logger: logger
+        )
+    }
+
+    public func migrate() async throws -> [Int] {
+        try await MigrationRunner(client: postgres, migrations: try Migration.bundled(), logger: logger).migrate()
+    }
+
+    /// Runs `body` with the Postgres client's pool running (for the command-line tools).
+    public func withDatabase<Value: Sendable>(_ body: @Sendable (AppServices) async throws -> Value) async throws -> Value {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await postgres.run() }
+            defer { group.cancelAll() }
+            return try await body(self)
+        }
+    }
+}
+
+/// Builds the whole server: database pool, migrations on start, middleware, API, pages and static files.
+public func buildApplication(config: AppConfig, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    let logger = logger ?? Logger(label: "widip")
+    let services = await AppServices(config: config, logger: logger)
+    let renderer = try await PageRenderer()
+    let health = HealthService(client: services.postgres, config: config, logger: logger)
+    let pages = PagesController(
+        renderer: renderer, auth: services.auth, users: services.users, audit: services.audit, tokens: services.tokens,
+        format: FrenchFormat(timeZone: config.displayTimeZone)
+    )
+
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // Order matters: headers wrap everything (error pages included); errors are mapped before they reach them.
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: AllowListCORSMiddleware(allowedOrigins: Set(config.corsOrigins)))
+    router.add(middleware: ErrorMiddleware(renderPage: { error, request, context in pages.errorResponse(error, request: request, context: context) }))
+    if let publicDirectory = Bundle.module.url(forResource: "Public", withExtension: nil, subdirectory: "Resources") {
+        router.add(
+            middleware: FileMiddleware(
+                publicDirectory.path, urlBasePath: "/static",
+                // Assets are not fingerprinted: browsers revalidate (cheap 304s) so a deploy is seen at once.
+                cacheControl: .init([(MediaType(type: .text), [.noCache]), (MediaType(type: .application), [.noCache]), (MediaType(type: .image), [.noCache])]),
+                logger: logger
+            )
+        )
+    }
+    router.add(middleware: SessionMiddleware(auth: services.auth))
+    router.add(
+        middleware: AccessMiddleware(
+            tokens: services.tokens, limiter: services.limiter, requestsPerMinute: config.rateLimitPerMinute, trustedOrigins: Set(config.corsOrigins)
+        )
+    )
+
+    let open = router.group()
+    let signedIn = router.group(context: AuthenticatedContext.self)
+    let openAPI = try OpenAPIDocument.load()
+    open.get("/api/openapi.yaml") { _, _ in openAPI.response() }
+    HealthController(health: health).addRoutes(public: open, authenticated: signedIn)
+    AuthController(auth: services.auth, tokens: services.tokens).addRoutes(public: open, authenticated: signedIn)
+    UsersController(users: services.users, audit: services.audit).addRoutes(to: signedIn)
+    pages.addRoutes(public: open, authenticated: signedIn)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "widip"),
+        services: [
+            services.postgres,
+            MaintenanceService(sessions: services.sessions, limiter: services.limiter, interval: .seconds(60), logger: logger),
+        ],
+        logger: logger
+    )
+    app.beforeServerStarts {
+        let applied = try await services.migrate()
+        if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
+    }
+    return app
+}
+
+/// The API description, served as written in the repository.
+struct OpenAPIDocument: Sendable {
+    let text: String
+
+    static func load() throws -> OpenAPIDocument {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources") else {
+            throw AppError(.internalError, "openapi.yaml est introuvable dans l'installation.")
+        }
+        return OpenAPIDocument(text: try String(contentsOf: url, encoding: .utf8))
+    }
+
+    func response() -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}

@@ -1,0 +1,29 @@
+import Logging
+import ServiceLifecycle
+
+/// Periodic clean-up of short-lived rows. Every statement is idempotent, so several instances may run it at once.
+struct MaintenanceService: Service {
+    let sessions: SessionRepository
+    let limiter: RateLimiter
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await limiter.prune()
+                try await sessions.pruneExpired()
+            } catch {
+                logger.warning("Maintenance failed; retrying at the next tick", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await gracefulShutdownSleep(for: interval)
+        }
+    }
+}
+
+extension Service {
+    /// Sleeps, returning early (by throwing) when the service group shuts down.
+    func gracefulShutdownSleep(for duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+    }
+}

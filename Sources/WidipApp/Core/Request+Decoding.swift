@@ -1,0 +1,72 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+
+extension Request {
+    /// Decodes a JSON body, turning every failure into a 400/413/415 `AppError` that names the field at fault.
+    func decodeJSON<Value: Decodable>(_ type: Value.Type, context: some RequestContext) async throws -> Value {
+        let contentType = headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw AppError(.unsupportedMediaType, "Le corps de la requête doit être du JSON (Content-Type: application/json).")
+        }
+        var request = self
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        do {
+            return try JSONDecoder().decode(Value.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw Self.appError(for: error)
+        }
+    }
+
+    static func appError(for error: DecodingError) -> AppError {
+        func name(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .invalidField(name(context.codingPath + [key]), "Ce champ est obligatoire.")
+        case .valueNotFound(_, let context):
+            return .invalidField(name(context.codingPath), "Ce champ ne peut pas être nul.")
+        case .typeMismatch(_, let context):
+            return .invalidField(name(context.codingPath), "Ce champ n'a pas le bon type.")
+        case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+            return .invalidField(name(context.codingPath), "Cette valeur n'est pas valide.")
+        default:
+            return AppError(.badRequest, code: "invalid_json", "Le corps de la requête n'est pas un JSON valide.", field: "body")
+        }
+    }
+
+    /// Fields of an `application/x-www-form-urlencoded` body (the web pages' forms).
+    func decodeForm(context: some RequestContext) async throws -> [String: String] {
+        var request = self
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        return Self.parseForm(String(buffer: body))
+    }
+
+    static func parseForm(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String {
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            let key = decode(parts[0])
+            guard !key.isEmpty else { continue }
+            fields[key] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    /// The origin this request was addressed to (`scheme://host[:port]`), as a browser would write it in `Origin`.
+    var ownOrigin: String? {
+        guard let host = head.authority else { return nil }
+        return "\(isSecure ? "https" : "http")://\(host)"
+    }
+
+    /// True behind a TLS-terminating proxy that says so, so cookies get `Secure`.
+    var isSecure: Bool {
+        head.scheme == "https" || headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+    }
+
+    var isAPI: Bool { uri.path.hasPrefix("/api/") || uri.path == "/api" }
+}

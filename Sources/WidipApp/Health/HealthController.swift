@@ -1,0 +1,113 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// Reachability of what the product depends on.
+public struct HealthService: Sendable {
+    public struct Component: Encodable, Sendable, Equatable {
+        public let name: String
+        public let status: String
+        public let latencyMs: Double?
+        public let detail: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, status, detail
+            case latencyMs = "latency_ms"
+        }
+    }
+
+    let client: PostgresClient
+    let config: AppConfig
+    let logger: Logger
+
+    public init(client: PostgresClient, config: AppConfig, logger: Logger) {
+        self.client = client
+        self.config = config
+        self.logger = logger
+    }
+
+    public func database() async -> Component {
+        let start = ContinuousClock.now
+        do {
+            let version = try await withTimeout(.seconds(2)) {
+                var applied = 0
+                for try await version in try await client.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger).decode(Int.self) {
+                    applied = version
+                }
+                return applied
+            }
+            return Component(name: "database", status: "ok", latencyMs: Self.milliseconds(since: start), detail: "PostgreSQL joignable, schéma v\(version)")
+        } catch {
+            return Component(name: "database", status: "down", latencyMs: nil, detail: "PostgreSQL injoignable")
+        }
+    }
+
+    /// Every dependency, for the authenticated detailed view. External peers are reported as configured or not;
+    /// their live probes belong to the modules that talk to them.
+    public func components() async -> [Component] {
+        [
+            await database(),
+            Component(
+                name: "mcp", status: config.mcpServerURL == nil ? "not_configured" : "configured", latencyMs: nil,
+                detail: config.mcpServerURL.map { "Serveur MCP : \($0)" } ?? "MCP_SERVER_URL non défini"
+            ),
+            Component(
+                name: "llm", status: config.ollamaBaseURL == nil && config.mistralAPIKey == nil ? "not_configured" : "configured", latencyMs: nil,
+                detail: config.ollamaBaseURL.map { "Ollama : \($0)" } ?? (config.mistralAPIKey != nil ? "Mistral (clé fournie)" : "Aucun fournisseur LLM configuré")
+            ),
+        ]
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15).rounded(toPlaces: 2)
+    }
+}
+
+extension Double {
+    func rounded(toPlaces places: Int) -> Double {
+        let factor = pow(10, Double(places))
+        return (self * factor).rounded() / factor
+    }
+}
+
+func withTimeout<Value: Sendable>(_ duration: Duration, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
+    try await withThrowingTaskGroup(of: Value.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: duration)
+            throw CancellationError()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw CancellationError() }
+        return first
+    }
+}
+
+struct HealthController {
+    let health: HealthService
+
+    struct Liveness: Encodable, Sendable {
+        let status: String
+        let database: String
+    }
+
+    struct Detailed: Encodable, Sendable {
+        let status: String
+        let components: [HealthService.Component]
+    }
+
+    func addRoutes(public router: RouterGroup<AppRequestContext>, authenticated group: RouterGroup<AuthenticatedContext>) {
+        router.get("/health") { _, _ in
+            let database = await health.database()
+            let ok = database.status == "ok"
+            return JSONBody(Liveness(status: ok ? "ok" : "degraded", database: database.status), status: ok ? .ok : .serviceUnavailable)
+        }
+        group.get("/api/workflows/health") { _, _ in
+            let components = await health.components()
+            let degraded = components.contains { $0.status == "down" }
+            return JSONBody(Detailed(status: degraded ? "degraded" : "ok", components: components))
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+
+/// Enforces `RouteAccessTable` on the matched route, the per-user request budget, and CSRF protection for
+/// cookie-authenticated state changes (Origin check plus a per-session token).
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    static let csrfHeader = HTTPField.Name("X-CSRF-Token")!
+    static let csrfFormField = "_csrf"
+
+    let tokens: TokenService
+    let limiter: RateLimiter
+    let requestsPerMinute: Int
+    let trustedOrigins: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // No matched route: let the router answer 404/405.
+        guard let path = context.endpointPath else { return try await next(request, context) }
+        let isSafe = [.get, .head, .options].contains(request.method)
+        if !isSafe { try checkOrigin(request) }
+        guard let access = RouteAccessTable.access(method: request.method, path: path) else {
+            context.logger.error("Route missing from the access table", metadata: ["route": "\(request.method) \(path)"])
+            throw AppError.insufficientLevel
+        }
+        guard case .level(let minimum) = access else { return try await next(request, context) }
+        guard let identity = context.identity else { throw AppError.notAuthenticated }
+        guard identity.user.level >= minimum else { throw AppError.insufficientLevel }
+        try await limiter.hit("user:\(identity.user.id)", limit: requestsPerMinute)
+        if !isSafe && identity.viaCookie {
+            return try await next(try await checkCSRFToken(request, identity: identity, context: context), context)
+        }
+        return try await next(request, context)
+    }
+
+    /// A browser always sends `Origin` on a cross-site state-changing request: it must be this site or a trusted one.
+    private func checkOrigin(_ request: Request) throws {
+        let origin = request.headers[.origin] ?? request.headers[.referer].flatMap(Self.origin(ofURL:))
+        guard let origin else { return }
+        guard origin == request.ownOrigin || trustedOrigins.contains(origin) else {
+            throw AppError(.forbidden, code: "csrf_origin", "Requête refusée : elle ne provient pas de ce site.")
+        }
+    }
+
+    private func checkCSRFToken(_ request: Request, identity: Identity, context: Context) async throws -> Request {
+        if let header = request.headers[Self.csrfHeader] {
+            guard tokens.isValidCSRFToken(header, sessionID: identity.sessionID) else { throw Self.csrfRefused }
+            return request
+        }
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { throw Self.csrfRefused }
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        let fields = Request.parseForm(String(buffer: body))
+        guard let token = fields[Self.csrfFormField], tokens.isValidCSRFToken(token, sessionID: identity.sessionID) else { throw Self.csrfRefused }
+        return request
+    }
+
+    static let csrfRefused = AppError(.forbidden, code: "csrf_token", "Jeton de sécurité manquant ou expiré : rechargez la page et recommencez.")
+
+    static func origin(ofURL text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme, let host = url.host else { return nil }
+        return url.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
+    }
+}

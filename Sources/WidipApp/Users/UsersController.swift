@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+
+/// `/api/users` and `/api/users/audit` (PRD 3.4): HTTP only; rules live in `UsersService`.
+struct UsersController {
+    let users: UsersService
+    let audit: AuditRepository
+
+    struct CreateInput: Decodable {
+        let username: String
+        let password: String
+        let role: String?
+        let accreditationLevel: AccreditationLevel?
+        let tokenQuota: Int?
+        let active: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case username, password, role, active
+            case accreditationLevel = "accreditation_level"
+            case tokenQuota = "token_quota"
+        }
+    }
+
+    struct UpdateInput: Decodable {
+        let username: String?
+        let password: String?
+        let role: String?
+        let accreditationLevel: AccreditationLevel?
+        let tokenQuota: Int?
+        let active: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case username, password, role, active
+            case accreditationLevel = "accreditation_level"
+            case tokenQuota = "token_quota"
+        }
+    }
+
+    struct UserList: Encodable, Sendable {
+        let users: [UserDTO]
+    }
+
+    struct AuditPage: Encodable, Sendable {
+        let entries: [AuditRecord]
+        /// Pass as `before` to get the next (older) page; absent on the last page.
+        let nextBefore: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case entries
+            case nextBefore = "next_before"
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("/api/users") { request, context in
+            JSONBody(UserList(users: try await users.list(search: request.uri.queryParameters["search"].map(String.init)).map { UserDTO($0) }))
+        }
+        group.post("/api/users") { request, context in
+            let input = try await request.decodeJSON(CreateInput.self, context: context)
+            let user = try await users.create(
+                NewUser(
+                    username: input.username, password: input.password, role: input.role ?? "tech", level: input.accreditationLevel ?? .n1,
+                    tokenQuota: input.tokenQuota ?? UserRules.defaultTokenQuota, active: input.active ?? true
+                ),
+                actorID: context.user.id, client: context.client(of: request)
+            )
+            return JSONBody(UserDTO(user), status: .created)
+        }
+        group.get("/api/users/audit") { request, context in
+            let filter = try Self.auditFilter(request.uri.queryParameters)
+            let entries = try await audit.list(filter)
+            return JSONBody(AuditPage(entries: entries, nextBefore: entries.count == filter.limit ? entries.last?.id : nil))
+        }
+        group.get("/api/users/{id}") { request, context in
+            JSONBody(UserDTO(try await users.get(id: try Self.userID(context))))
+        }
+        group.put("/api/users/{id}") { request, context in
+            let id = try Self.userID(context)
+            let input = try await request.decodeJSON(UpdateInput.self, context: context)
+            let user = try await users.update(
+                id: id,
+                changes: UserChanges(
+                    username: input.username, role: input.role, level: input.accreditationLevel, tokenQuota: input.tokenQuota, active: input.active,
+                    password: input.password
+                ),
+                actorID: context.user.id, client: context.client(of: request)
+            )
+            return JSONBody(UserDTO(user))
+        }
+        group.delete("/api/users/{id}") { request, context in
+            let user = try await users.deactivate(id: try Self.userID(context), actorID: context.user.id, client: context.client(of: request))
+            return JSONBody(UserDTO(user))
+        }
+    }
+
+    static func userID(_ context: AuthenticatedContext) throws -> Int {
+        guard let text = context.parameters.get("id"), let id = Int(text), id > 0, id <= Int(Int32.max) else {
+            throw AppError(.notFound, "Utilisateur introuvable.")
+        }
+        return id
+    }
+
+    /// Filters of the audit log from query parameters: `user_id`, `action`, `target_type`, `target_id`, `from`, `to`
+    /// (ISO-8601), `before` (keyset cursor) and `limit` (1–200).
+    static func auditFilter(_ query: Parameters) throws -> AuditFilter {
+        func value(_ name: String) -> String? {
+            guard let raw = query[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        func positiveInt(_ name: String, max: Int = Int(Int32.max)) throws -> Int? {
+            guard let raw = value(name) else { return nil }
+            guard let number = Int(raw), (1...max).contains(number) else {
+                throw AppError.invalidField(name, "Doit être un entier entre 1 et \(max).")
+            }
+            return number
+        }
+        func date(_ name: String) throws -> Date? {
+            guard let raw = value(name) else { return nil }
+            if let date = try? Date(raw, strategy: .iso8601) { return date }
+            if let day = try? Date("\(raw)T00:00:00Z", strategy: .iso8601) { return day }
+            throw AppError.invalidField(name, "Date invalide : utilisez le format AAAA-MM-JJ ou ISO-8601.")
+        }
+        func text(_ name: String, max: Int) throws -> String? {
+            guard let raw = value(name) else { return nil }
+            guard raw.count <= max else { throw AppError.invalidField(name, "Trop long (\(max) caractères au plus).") }
+            return raw
+        }
+        return AuditFilter(
+            userID: try positiveInt("user_id"), action: try text("action", max: 100), targetType: try text("target_type", max: 50),
+            targetID: try text("target_id", max: 100), from: try date("from"), to: try date("to"), before: try positiveInt("before"),
+            limit: try positiveInt("limit", max: 200) ?? 50
+        )
+    }
+}
