@@ -84,7 +84,7 @@ public struct AuthService: Sendable {
         let newHash = legacy ? try await hasher.hash(password) : nil
         let sessionID = UUID()
         let issued = try await tokens.issue(for: user, sessionID: sessionID)
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             var details: JSONValue = ["username": .string(user.username)]
             if let newHash, try await users.replaceLegacyPassword(userID: user.id, plaintext: stored, hash: newHash, on: connection) {
                 details = ["username": .string(user.username), "legacy_password_rehashed": true]
@@ -109,7 +109,7 @@ public struct AuthService: Sendable {
     }
 
     public func logout(_ identity: Identity, client info: ClientInfo) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await sessions.revoke(sessionID: identity.sessionID, on: connection)
             try await audit.record(
                 AuditEntry(userID: identity.user.id, action: "logout", targetType: "session", targetID: identity.sessionID.uuidString.lowercased(), client: info),
@@ -128,7 +128,7 @@ public struct AuthService: Sendable {
         }
         guard current != new else { throw AppError.invalidField("new_password", "Le nouveau mot de passe doit être différent de l'actuel.") }
         let hash = try await hasher.hash(new)
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await users.setPassword(userID: identity.user.id, hash: hash, on: connection)
             let revoked = try await sessions.revokeAll(userID: identity.user.id, keeping: identity.sessionID, on: connection)
             try await audit.record(
@@ -152,7 +152,7 @@ public struct AuthService: Sendable {
             for row in batch {
                 attempted.insert(row.id)
                 let hash = try await hasher.hash(row.password)
-                try await client.withTransaction(logger: logger) { connection in
+                try await client.transaction(logger: logger) { connection in
                     if try await users.replaceLegacyPassword(userID: row.id, plaintext: row.password, hash: hash, on: connection) {
                         try await audit.record(
                             AuditEntry(userID: nil, action: "legacy_password_rehash", targetType: "user", targetID: String(row.id), client: info),

@@ -9,14 +9,14 @@ struct MaintenanceService: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        // The first tick waits one interval: at start-up the migrations may not have run yet.
+        while (try? await gracefulShutdownSleep(for: interval)) != nil {
             do {
                 try await limiter.prune()
                 try await sessions.pruneExpired()
             } catch {
                 logger.warning("Maintenance failed; retrying at the next tick", metadata: ["error": "\(String(reflecting: error))"])
             }
-            try? await gracefulShutdownSleep(for: interval)
         }
     }
 }

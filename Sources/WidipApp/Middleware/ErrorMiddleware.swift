@@ -27,7 +27,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as AppError:
             if error.kind == .internalError { logger.error("Internal error", metadata: ["code": "\(error.code)"]) }
             return error
-        case let error as HTTPError:
+        case let error as any HTTPResponseError:
             switch error.status {
             case .notFound:
                 let allowed = RouteAccessTable.allowedMethods(forPath: request.uri.path)
@@ -49,6 +49,9 @@ struct ErrorMiddleware: RouterMiddleware {
             }
         case let error as DecodingError:
             return Request.appError(for: error)
+        case let error as PSQLError where ["22021", "22P05", "54000"].contains(error.serverInfo?[.sqlState] ?? ""):
+            // Text Postgres cannot store (a NUL character, an invalid encoding, an oversized value) is bad input.
+            return AppError(.badRequest, code: "invalid_text", "Le texte envoyé contient des caractères non autorisés.")
         case is PSQLError, is PostgresError:
             logger.error("Database error", metadata: ["error": "\(String(reflecting: error))"])
             return .databaseUnavailable
@@ -58,8 +61,8 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 
-    struct Envelope: Encodable {
-        struct Body: Encodable {
+    struct Envelope: Encodable, Sendable {
+        struct Body: Encodable, Sendable {
             let code: String
             let message: String
             let field: String?
@@ -69,7 +72,7 @@ struct ErrorMiddleware: RouterMiddleware {
 
     static func jsonResponse(for error: AppError, request: Request) -> Response {
         let envelope = Envelope(error: .init(code: error.code, message: error.message, field: error.field))
-        let data = (try? JSONEncoder().encode(envelope)) ?? Data(#"{"error":{"code":"internal_error","message":"Erreur interne."}}"#.utf8)
+        let data = (try? JSONBody<Envelope>.encoder.encode(envelope)) ?? Data(#"{"error":{"code":"internal_error","message":"Erreur interne."}}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         if error.kind == .methodNotAllowed {

@@ -67,7 +67,7 @@ public enum UserRules {
     }
 
     public static func validatePassword(_ password: String, field: String = "password") throws {
-        guard password.count >= minimumPasswordLength else {
+        guard password.unicodeScalars.count >= minimumPasswordLength else {
             throw AppError.invalidField(field, "Le mot de passe doit contenir au moins \(minimumPasswordLength) caractères.")
         }
         guard password.utf8.count <= maximumPasswordBytes else {

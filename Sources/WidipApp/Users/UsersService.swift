@@ -77,7 +77,7 @@ public struct UsersService: Sendable {
         try UserRules.validateRole(new.role)
         try UserRules.validateQuota(new.tokenQuota)
         let hash = try await hasher.hash(new.password)
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             guard try await !users.usernameTaken(username, excluding: nil, on: connection) else { throw Self.usernameTaken(username) }
             let user: User
             do {
@@ -110,7 +110,7 @@ public struct UsersService: Sendable {
         if let password = changes.password { try UserRules.validatePassword(password) }
         let newHash: String? = if let password = changes.password { try await hasher.hash(password) } else { nil }
 
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             let superAdmins = try await users.lockActiveSuperAdmins(on: connection)
             guard let before = try await users.find(id: id, lockingOn: connection) else { throw AppError(.notFound, "Utilisateur introuvable.") }
             var after = before
@@ -124,7 +124,12 @@ public struct UsersService: Sendable {
                 throw Self.usernameTaken(after.username)
             }
 
-            let updated = try await users.update(after, on: connection)
+            let updated: User
+            do {
+                updated = try await users.update(after, on: connection)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                throw Self.usernameTaken(after.username)  // renamed concurrently
+            }
             var diff: [String: JSONValue] = [:]
             if before.username != updated.username { diff["username"] = ["from": .string(before.username), "to": .string(updated.username)] }
             if before.role != updated.role { diff["role"] = ["from": .string(before.role), "to": .string(updated.role)] }

@@ -1,0 +1,243 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+@testable import WidipApp
+
+@Suite("Authentication over a live server")
+struct AuthTests {
+    @Test func loginReturnsABearerTokenAndAStrictSessionCookie() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("jdupont", level: .n2)
+            let response = try await server.request(.post, "/api/auth/login", json: ["username": "JDupont", "password": "motdepasse-solide"])
+            #expect(response.status == .ok)
+            #expect(response.json["token_type"] as? String == "bearer")
+            #expect((response.json["user"] as? [String: Any])?["accreditation_level"] as? String == "N2")
+            #expect((response.json["user"] as? [String: Any])?["password"] == nil)
+            let cookie = try #require(response.sessionCookie)
+            #expect(cookie.contains("HttpOnly"))
+            #expect(cookie.contains("SameSite=Strict"))
+            #expect(!cookie.contains("Secure"), "plain HTTP on loopback")
+
+            // The token's claims are the PRD's, with a whole-second exp.
+            let token = try #require(response.json["access_token"] as? String)
+            let payload = String(token.split(separator: ".")[1])
+            let padded = payload.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                + String(repeating: "=", count: (4 - payload.count % 4) % 4)
+            let claims = try #require(try JSONSerialization.jsonObject(with: Data(base64Encoded: padded)!) as? [String: Any])
+            #expect(Set(claims.keys) == ["sub", "username", "role", "accreditation_level", "exp", "iat", "jti"])
+            #expect(claims["exp"] is Int)
+
+            let me = try await server.request(.get, "/api/auth/me", token: token)
+            #expect(me.status == .ok)
+            #expect((me.json["tokens"] as? [String: Any])?["quota"] as? Int == 30000)
+            #expect((me.json["tokens"] as? [String: Any])?["used"] as? Int == 0)
+        }
+    }
+
+    @Test func wrongPasswordUnknownUserAndInactiveUserLookTheSame() async throws {
+        try await LiveServer.run(adjust: { $0.bcryptCost = 10 }) { server in
+            try await server.createUser("actif", level: .n1)
+            try await server.createUser("inactif", level: .n1, active: false)
+            var timings: [String: Duration] = [:]
+            var bodies: Set<String> = []
+            for (name, username, password) in [
+                ("wrong", "actif", "pas-le-bon-mdp"), ("unknown", "personne", "motdepasse-solide"), ("inactive", "inactif", "motdepasse-solide"),
+            ] {
+                let start = ContinuousClock.now
+                let response = try await server.request(.post, "/api/auth/login", json: ["username": username, "password": password])
+                timings[name] = ContinuousClock.now - start
+                #expect(response.status == .unauthorized)
+                #expect(response.errorCode == "invalid_credentials")
+                bodies.insert(response.text)
+            }
+            #expect(bodies.count == 1, "the same answer whatever the reason")
+            // Each path spends one bcrypt check at cost 10 (tens of milliseconds): none answers early.
+            let fastest = timings.values.min()!
+            let slowest = timings.values.max()!
+            #expect(fastest * 3 > slowest, "timings \(timings)")
+            #expect(fastest > .milliseconds(10))
+
+            let audit = try await server.services.audit.list(AuditFilter(action: "login_failed"))
+            #expect(audit.count == 3)
+        }
+    }
+
+    @Test func logoutRevokesTheTokenAlsoOnASecondServerProcess() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("tech", level: .n1)
+            let token = try await server.token("tech")
+            let statuses = try await SecondServer.run(sharing: server) { second -> [HTTPResponse.Status] in
+                let before = try await second.request(.get, "/api/auth/me", token: token).status
+                let logout = try await server.request(.post, "/api/auth/logout", token: token).status
+                let afterHere = try await server.request(.get, "/api/auth/me", token: token).status
+                let afterThere = try await second.request(.get, "/api/auth/me", token: token).status
+                return [before, logout, afterHere, afterThere]
+            }
+            #expect(statuses == [.ok, .noContent, .unauthorized, .unauthorized])
+            let actions = try await server.services.audit.list(AuditFilter()).map(\.action)
+            #expect(actions.contains("logout"))
+        }
+    }
+
+    @Test func changingOnesPasswordRevokesTheOtherSessions() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("tech", level: .n1)
+            let kept = try await server.token("tech")
+            let other = try await server.token("tech")
+            let wrong = try await server.request(
+                .post, "/api/auth/password", json: ["current_password": "faux-mot-de-passe", "new_password": "nouveau-mot-de-passe"], token: kept
+            )
+            #expect(wrong.status == .badRequest)
+            #expect(wrong.errorField == "current_password")
+            let tooShort = try await server.request(
+                .post, "/api/auth/password", json: ["current_password": "motdepasse-solide", "new_password": "court"], token: kept
+            )
+            #expect(tooShort.errorField == "new_password")
+            let changed = try await server.request(
+                .post, "/api/auth/password", json: ["current_password": "motdepasse-solide", "new_password": "nouveau-mot-de-passe"], token: kept
+            )
+            #expect(changed.status == .noContent)
+            #expect(try await server.request(.get, "/api/auth/me", token: kept).status == .ok)
+            #expect(try await server.request(.get, "/api/auth/me", token: other).status == .unauthorized)
+            _ = try await server.token("tech", password: "nouveau-mot-de-passe")
+        }
+    }
+
+    @Test func passwordsOver72BytesAreRefusedWithAClearMessage() async throws {
+        try await LiveServer.run { server in
+            let long = String(repeating: "é", count: 40)  // 80 bytes
+            let login = try await server.request(.post, "/api/auth/login", json: ["username": "x", "password": long])
+            #expect(login.status == .badRequest)
+            #expect(login.errorField == "password")
+            let admin = try await server.signedIn(.n4)
+            let create = try await server.request(.post, "/api/users", json: ["username": "longpw", "password": long], token: admin.token)
+            #expect(create.status == .badRequest)
+            #expect(create.errorField == "password")
+            #expect((create.json["error"] as? [String: Any])?["message"] as? String == "Le mot de passe ne doit pas dépasser 72 octets (environ 72 caractères sans accent).")
+        }
+    }
+
+    @Test func theSixthLoginAttemptInAMinuteGets429WithRetryAfter() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("cible", level: .n1)
+            for _ in 0..<5 {
+                let response = try await server.request(.post, "/api/auth/login", json: ["username": "cible", "password": "mauvais-mdp"])
+                #expect(response.status == .unauthorized)
+            }
+            let blocked = try await server.request(.post, "/api/auth/login", json: ["username": "cible", "password": "motdepasse-solide"])
+            #expect(blocked.status == .tooManyRequests)
+            let retryAfter = try #require(blocked.headers[.retryAfter].flatMap(Int.init))
+            #expect((1...60).contains(retryAfter))
+            // Another account from the same address is not affected.
+            try await server.createUser("autre", level: .n1)
+            _ = try await server.token("autre")
+            #expect(try await server.services.audit.list(AuditFilter(action: "login_blocked")).count == 1)
+        }
+    }
+
+    @Test func authenticatedRequestsAreLimitedPerUser() async throws {
+        try await LiveServer.run(adjust: { $0.rateLimitPerMinute = 3 }) { server in
+            let first = try await server.signedIn(.n0)
+            let second = try await server.signedIn(.n0)
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<4 { statuses.append(try await server.request(.get, "/api/auth/me", token: first.token).status) }
+            #expect(statuses == [.ok, .ok, .ok, .tooManyRequests])
+            #expect(try await server.request(.get, "/api/auth/me", token: second.token).status == .ok)
+        }
+    }
+
+    @Test func aLegacyPlaintextPasswordLogsInOnceAndIsRehashed() async throws {
+        try await LiveServer.run { server in
+            try await TestDatabase.execute(
+                "INSERT INTO users (username, password, role, accreditation_level) VALUES ('ancien', 'mot-de-passe-en-clair', 'tech', 'N1')",
+                on: server.config.databaseURL
+            )
+            _ = try await server.token("ancien", password: "mot-de-passe-en-clair")
+            let stored = try await TestDatabase.withConnection(to: server.config.databaseURL) { connection in
+                var value = ""
+                for try await password in try await connection.query("SELECT password FROM users WHERE username = 'ancien'", logger: TestDatabase.logger).decode(String.self) {
+                    value = password
+                }
+                return value
+            }
+            #expect(PasswordHasher.isBcryptHash(stored))
+            _ = try await server.token("ancien", password: "mot-de-passe-en-clair")
+            let login = try await server.services.audit.list(AuditFilter(action: "login")).last
+            #expect(login?.details == ["username": "ancien", "legacy_password_rehashed": true])
+        }
+    }
+
+    @Test func aPHPStyleHashLogsIn() async throws {
+        try await LiveServer.run { server in
+            let user = try await server.createUser("php", level: .n1)
+            let hash = try await PasswordHasher(cost: 4, threadPool: .singleton).hash("motdepasse-php")
+            try await TestDatabase.execute("UPDATE users SET password = '$2y$\(hash.dropFirst(4))' WHERE id = \(user.id)", on: server.config.databaseURL)
+            _ = try await server.token("php", password: "motdepasse-php")
+        }
+    }
+
+    @Test func twentyConcurrentLoginsDoNotStallOtherRequests() async throws {
+        try await LiveServer.run(adjust: { $0.bcryptCost = 8 }) { server in
+            for index in 0..<20 { try await server.createUser("user\(index)", level: .n0) }
+            let port = server.port
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                            let response = try await LiveServer.send(
+                                through: client, .post, "/api/auth/login", json: ["username": "user\(index)", "password": "motdepasse-solide"]
+                            )
+                            #expect(response.status == .ok)
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                let start = ContinuousClock.now
+                let health = try await server.request(.get, "/health")
+                let elapsed = ContinuousClock.now - start
+                #expect(health.status == .ok)
+                #expect(elapsed < .milliseconds(500), "health answered in \(elapsed) while logins hash")
+                try await group.waitForAll()
+            }
+        }
+    }
+}
+
+/// A second `widip serve` process on the same database, for what must hold across instances.
+struct SecondServer {
+    let client: TestClient
+    let process: Process
+
+    static func run<Value>(sharing server: LiveServer, _ body: (SecondServer) async throws -> Value) async throws -> Value {
+        let port = Int.random(in: 40000...49000)
+        let database = server.config.databaseURL
+        let process = Process()
+        process.executableURL = CommandLineTests.binary
+        process.arguments = ["serve"]
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1", "JWT_SECRET": server.config.jwtSecret, "BCRYPT_COST": "4",
+            "DATABASE_URL": "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)",
+        ]
+        process.currentDirectoryURL = FileManager.default.temporaryDirectory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let client = TestClient(host: "127.0.0.1", port: port)
+        for _ in 0..<100 {
+            if (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        client.connect()
+        defer { Task { try? await client.shutdown() } }
+        return try await body(SecondServer(client: client, process: process))
+    }
+
+    func request(_ method: HTTPRequest.Method, _ path: String, token: String? = nil) async throws -> HTTPResult {
+        try await LiveServer.send(through: client, method, path, token: token)
+    }
+}

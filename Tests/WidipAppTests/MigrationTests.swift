@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+@testable import WidipApp
+
+@Suite("Migrations")
+struct MigrationTests {
+    func withServices<Value: Sendable>(_ database: DatabaseURL, _ body: @Sendable (AppServices) async throws -> Value) async throws -> Value {
+        try await AppServices(config: testConfig(database: database), logger: TestDatabase.logger).withDatabase(body)
+    }
+
+    func count(_ sql: String, on database: DatabaseURL) async throws -> Int {
+        try await TestDatabase.withConnection(to: database) { connection in
+            var result = 0
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).decode(Int.self) { result = value }
+            return result
+        }
+    }
+
+    @Test func applyToAnEmptyDatabaseThenAreANoOp() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            let first = try await withServices(database) { try await $0.migrate() }
+            #expect(first == (try Migration.bundled().map(\.version)))
+            let second = try await withServices(database) { try await $0.migrate() }
+            #expect(second.isEmpty)
+            #expect(try await count("SELECT count(*)::int FROM schema_migrations", on: database) == first.count)
+        }
+    }
+
+    @Test func concurrentRunnersTakeTurns() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            let results = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<4 { group.addTask { try await withServices(database) { try await $0.migrate() } } }
+                return try await group.reduce(into: [[Int]]()) { $0.append($1) }
+            }
+            #expect(results.filter { !$0.isEmpty }.count == 1, "exactly one runner applies the migrations")
+            #expect(try await count("SELECT count(*)::int FROM schema_migrations", on: database) == (try Migration.bundled().count))
+        }
+    }
+
+    @Test func applyOverAPhase1UsersTableKeepingRowsAndIds() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            for statement in [
+                "CREATE TABLE users (id SERIAL PRIMARY KEY, username VARCHAR(50) UNIQUE NOT NULL, password VARCHAR(50) NOT NULL, role VARCHAR(20) DEFAULT 'user', created_at TIMESTAMP DEFAULT NOW())",
+                "INSERT INTO users (id, username, password, role) VALUES (7, 'khora', 'admin-clair', 'admin'), (12, 'jdupont', 'azerty', 'user')",
+                "SELECT setval('users_id_seq', 12)",
+                // A Phase 1 table that already points at users(id).
+                "CREATE TABLE conversations_phase1 (id SERIAL PRIMARY KEY, user_id INT REFERENCES users(id))",
+                "INSERT INTO conversations_phase1 (user_id) VALUES (12)",
+            ] {
+                try await TestDatabase.execute(statement, on: database)
+            }
+            try await withServices(database) { _ = try await $0.migrate() }
+
+            try await withServices(database) { services in
+                let users = try await services.users.list(search: nil)
+                #expect(users.map(\.id).sorted() == [7, 12])
+                #expect(users.first { $0.id == 7 }?.level == .n4, "Phase 1 admins keep full rights")
+                #expect(users.first { $0.id == 12 }?.level == .n0, "other Phase 1 users start read-only")
+                let created = try await services.users.create(NewUser(username: "nouveau", password: "motdepasse-solide"), actorID: nil, client: .commandLine)
+                #expect(created.id == 13)
+            }
+            #expect(try await count("SELECT count(*)::int FROM conversations_phase1 WHERE user_id = 12", on: database) == 1)
+        }
+    }
+}

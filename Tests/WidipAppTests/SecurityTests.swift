@@ -1,0 +1,129 @@
+import Foundation
+import HTTPTypes
+import Testing
+@testable import WidipApp
+
+@Suite("Browser-facing security")
+struct SecurityTests {
+    /// Logs in through the form like a browser and returns the session cookie and the page's CSRF token.
+    func browserSession(_ server: LiveServer, username: String) async throws -> (cookie: String, csrf: String) {
+        let login = try await server.browserRequest(
+            .post, "/connexion", body: "username=\(username)&password=motdepasse-solide&suivant=%2Fcompte",
+            headers: HTTPFields([("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "http://127.0.0.1:\(server.port)")])
+        )
+        #expect(login.status == .seeOther)
+        #expect(login.headers[.location] == "/compte")
+        let setCookie = try #require(login.sessionCookie)
+        let cookie = String(setCookie.prefix(while: { $0 != ";" }))
+        let page = try await server.browserRequest(.get, "/compte", headers: HTTPFields([("Cookie", cookie)]))
+        #expect(page.status == .ok)
+        let marker = "name=\"csrf-token\" content=\""
+        let start = try #require(page.text.range(of: marker)).upperBound
+        return (cookie, String(page.text[start...].prefix(while: { $0 != "\"" })))
+    }
+
+    @Test func cookieStateChangesNeedTheCSRFTokenAndASameSiteOrigin() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("admin-web", level: .n4)
+            let session = try await browserSession(server, username: "admin-web")
+            let origin = "http://127.0.0.1:\(server.port)"
+            let json = #"{"username":"cree-par-cookie","password":"motdepasse-123"}"#
+            let withoutToken = try await server.browserRequest(
+                .post, "/api/users", body: json, headers: HTTPFields([("Cookie", session.cookie), ("Content-Type", "application/json"), ("Origin", origin)])
+            )
+            #expect(withoutToken.status == .forbidden)
+            #expect(withoutToken.errorCode == "csrf_token")
+            let foreign = try await server.browserRequest(
+                .post, "/api/users", body: json,
+                headers: HTTPFields([("Cookie", session.cookie), ("Content-Type", "application/json"), ("Origin", "https://evil.example"), ("X-CSRF-Token", session.csrf)])
+            )
+            #expect(foreign.status == .forbidden)
+            #expect(foreign.errorCode == "csrf_origin")
+            let good = try await server.browserRequest(
+                .post, "/api/users", body: json,
+                headers: HTTPFields([("Cookie", session.cookie), ("Content-Type", "application/json"), ("Origin", origin), ("X-CSRF-Token", session.csrf)])
+            )
+            #expect(good.status == .created)
+
+            // A form post carries the token as a hidden field.
+            let form = try await server.browserRequest(
+                .post, "/utilisateurs/nouveau", body: "_csrf=\(session.csrf)&username=par-formulaire&password=motdepasse-123&role=tech&accreditation_level=N1&token_quota=30000&active=1",
+                headers: HTTPFields([("Cookie", session.cookie), ("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin)])
+            )
+            #expect(form.status == .seeOther)
+            let forgedForm = try await server.browserRequest(
+                .post, "/utilisateurs/nouveau", body: "username=force&password=motdepasse-123&role=tech&accreditation_level=N1&token_quota=30000",
+                headers: HTTPFields([("Cookie", session.cookie), ("Content-Type", "application/x-www-form-urlencoded")])
+            )
+            #expect(forgedForm.status == .forbidden)
+            #expect(forgedForm.text.contains("Jeton de sécurité"))
+        }
+    }
+
+    @Test func corsAnswersOnlyConfiguredOriginsAndNeverAStar() async throws {
+        try await LiveServer.run(adjust: { $0.corsOrigins = ["http://localhost:8080"] }) { server in
+            let allowed = try await server.request(.get, "/health", headers: HTTPFields([("Origin", "http://localhost:8080")]))
+            #expect(allowed.headers[.accessControlAllowOrigin] == "http://localhost:8080")
+            #expect(allowed.headers[.accessControlAllowCredentials] == "true")
+            let preflight = try await server.request(
+                .options, "/api/users", headers: HTTPFields([("Origin", "http://localhost:8080"), ("Access-Control-Request-Method", "POST")])
+            )
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
+            let other = try await server.request(.get, "/health", headers: HTTPFields([("Origin", "https://evil.example")]))
+            #expect(other.headers[.accessControlAllowOrigin] == nil)
+        }
+    }
+
+    @Test func everyResponseCarriesTheSecurityHeaders() async throws {
+        try await LiveServer.run { server in
+            for path in ["/health", "/connexion", "/api/nowhere", "/static/css/app.css", "/api/users"] {
+                let response = try await server.request(.get, path)
+                let csp = response.headers[.contentSecurityPolicy] ?? ""
+                #expect(csp.contains("script-src 'self'"), "\(path)")
+                #expect(csp.contains("frame-ancestors 'none'"), "\(path)")
+                #expect(response.headers[.xContentTypeOptions] == "nosniff", "\(path)")
+                #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "same-origin", "\(path)")
+            }
+        }
+    }
+
+    @Test func pagesEscapeUserText() async throws {
+        try await LiveServer.run { server in
+            let page = try await server.request(
+                .post, "/connexion", body: "username=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x",
+                headers: HTTPFields([("Content-Type", "application/x-www-form-urlencoded")])
+            )
+            #expect(page.status == .unauthorized)
+            #expect(!page.text.contains("<script>alert(1)"))
+            #expect(page.text.contains("&lt;script&gt;"))
+            #expect(page.text.contains("Identifiant ou mot de passe incorrect."))
+        }
+    }
+
+    @Test func loginRedirectGoesOnlyToLocalPaths() {
+        #expect(PagesController.safeNext("/utilisateurs") == "/utilisateurs")
+        #expect(PagesController.safeNext("//evil.example") == "/")
+        #expect(PagesController.safeNext("https://evil.example") == "/")
+        #expect(PagesController.safeNext("/\\evil.example") == "/")
+        #expect(PagesController.safeNext(nil) == "/")
+    }
+
+    @Test func healthIsPublicAndTheDetailedViewIsNot() async throws {
+        try await LiveServer.run { server in
+            let health = try await server.request(.get, "/health")
+            #expect(health.status == .ok)
+            #expect(health.json["database"] as? String == "ok")
+            #expect(!health.text.contains("PostgreSQL 16"))
+            #expect(try await server.request(.get, "/api/workflows/health").status == .unauthorized)
+            let user = try await server.signedIn(.n0)
+            let detailed = try await server.request(.get, "/api/workflows/health", token: user.token)
+            #expect(detailed.status == .ok)
+            let names = (detailed.json["components"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+            #expect(names == ["database", "mcp", "llm"])
+            let spec = try await server.request(.get, "/api/openapi.yaml")
+            #expect(spec.status == .ok)
+            #expect(spec.text.hasPrefix("openapi:"))
+        }
+    }
+}
