@@ -100,6 +100,9 @@ struct UsersTests {
             let audit = try await server.services.audit.list(AuditFilter(action: "user_password_reset"))
             #expect(audit.count == 1)
             #expect(audit.first?.details?.jsonText.contains("mot-de-passe") == false, "no password in the audit log")
+            let own = try await server.request(.put, "/api/users/\(admin.user.id)", json: ["password": "mon-nouveau-mdp-123"], token: admin.token)
+            #expect(own.status == .conflict)
+            #expect(own.errorCode == "own_password")
         }
     }
 
@@ -127,7 +130,7 @@ struct UsersTests {
             #expect((future.json["entries"] as? [[String: Any]])?.isEmpty == true)
             let today = try await server.request(.get, "/api/users/audit?from=2000-01-01T00:00:00Z&to=2999-01-01", token: admin.token)
             #expect((today.json["entries"] as? [[String: Any]])?.count == 9)
-            for bad in ["limit=0", "limit=500", "before=-3", "user_id=abc", "from=hier"] {
+            for bad in ["limit=0", "limit=500", "before=-3", "user_id=abc", "user_id=", "from=hier", "to="] {
                 let response = try await server.request(.get, "/api/users/audit?\(bad)", token: admin.token)
                 #expect(response.status == .badRequest, "\(bad)")
                 #expect(response.errorField == String(bad.prefix(while: { $0 != "=" })))

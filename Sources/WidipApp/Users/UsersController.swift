@@ -101,27 +101,32 @@ struct UsersController {
     }
 
     /// Filters of the audit log from query parameters: `user_id`, `action`, `target_type`, `target_id`, `from`, `to`
-    /// (ISO-8601), `before` (keyset cursor) and `limit` (1–200).
-    static func auditFilter(_ query: Parameters) throws -> AuditFilter {
-        func value(_ name: String) -> String? {
-            guard let raw = query[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+    /// (ISO-8601), `before` (keyset cursor) and `limit` (1–200). The API refuses an empty value; the page's filter form
+    /// sends its blank fields, which mean "any".
+    static func auditFilter(_ query: Parameters, blankMeansAny: Bool = false) throws -> AuditFilter {
+        func value(_ name: String) throws -> String? {
+            guard let raw = query[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces) else { return nil }
+            if raw.isEmpty {
+                if blankMeansAny { return nil }
+                throw AppError.invalidField(name, "Valeur vide : omettez le paramètre ou donnez une valeur.")
+            }
             return raw
         }
         func positiveInt(_ name: String, max: Int = Int(Int32.max)) throws -> Int? {
-            guard let raw = value(name) else { return nil }
+            guard let raw = try value(name) else { return nil }
             guard let number = Int(raw), (1...max).contains(number) else {
                 throw AppError.invalidField(name, "Doit être un entier entre 1 et \(max).")
             }
             return number
         }
         func date(_ name: String) throws -> Date? {
-            guard let raw = value(name) else { return nil }
+            guard let raw = try value(name) else { return nil }
             if let date = try? Date(raw, strategy: .iso8601) { return date }
             if let day = try? Date("\(raw)T00:00:00Z", strategy: .iso8601) { return day }
             throw AppError.invalidField(name, "Date invalide : utilisez le format AAAA-MM-JJ ou ISO-8601.")
         }
         func text(_ name: String, max: Int) throws -> String? {
-            guard let raw = value(name) else { return nil }
+            guard let raw = try value(name) else { return nil }
             guard raw.count <= max else { throw AppError.invalidField(name, "Trop long (\(max) caractères au plus).") }
             return raw
         }

@@ -107,7 +107,13 @@ public struct UsersService: Sendable {
         if let username { try UserRules.validateUsername(username) }
         if let role = changes.role { try UserRules.validateRole(role) }
         if let quota = changes.tokenQuota { try UserRules.validateQuota(quota) }
-        if let password = changes.password { try UserRules.validatePassword(password) }
+        if let password = changes.password {
+            // One's own password needs the current one (Mon compte), so a stolen admin session cannot take the account.
+            guard actorID != id else {
+                throw AppError(.conflict, code: "own_password", "Changez votre propre mot de passe depuis « Mon compte ».", field: "password")
+            }
+            try UserRules.validatePassword(password)
+        }
         let newHash: String? = if let password = changes.password { try await hasher.hash(password) } else { nil }
 
         return try await client.transaction(logger: logger) { connection in

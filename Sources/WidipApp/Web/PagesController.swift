@@ -201,7 +201,7 @@ struct PagesController {
         var error: String?
         var filter = AuditFilter(limit: 50)
         do {
-            filter = try UsersController.auditFilter(query)
+            filter = try UsersController.auditFilter(query, blankMeansAny: true)
         } catch let appError as AppError {
             error = appError.message
         }

@@ -3,6 +3,7 @@ import Foundation
 /// The product's modules as the home page and the header show them (PRD 1.4).
 struct ProductModule {
     let name: String
+    /// Symbol id in /static/img/icons.svg.
     let icon: String
     let description: String
     let minimumLevel: AccreditationLevel
@@ -10,10 +11,10 @@ struct ProductModule {
     let path: String?
 
     static let all = [
-        ProductModule(name: "WIBOT", icon: "🤖", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP", minimumLevel: .n0, path: nil),
-        ProductModule(name: "SAFEGUARD", icon: "🛡️", description: "Approbation des actions sensibles (L3)", minimumLevel: .n1, path: nil),
-        ProductModule(name: "SUPERVISION", icon: "📊", description: "Tableaux de bord des workflows en temps réel", minimumLevel: .n3, path: nil),
-        ProductModule(name: "UTILISATEURS", icon: "👥", description: "Comptes, niveaux d'accréditation, quotas et journal d'audit", minimumLevel: .n4, path: "/utilisateurs"),
+        ProductModule(name: "WIBOT", icon: "wibot", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP", minimumLevel: .n0, path: nil),
+        ProductModule(name: "SAFEGUARD", icon: "safeguard", description: "Approbation des actions sensibles (L3)", minimumLevel: .n1, path: nil),
+        ProductModule(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel", minimumLevel: .n3, path: nil),
+        ProductModule(name: "UTILISATEURS", icon: "users", description: "Comptes, niveaux d'accréditation, quotas et journal d'audit", minimumLevel: .n4, path: "/utilisateurs"),
     ]
 }
 
