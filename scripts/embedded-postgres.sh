@@ -9,12 +9,13 @@ die() { printf 'erreur : %s\n' "$*" >&2; exit 1; }
 
 # Python virtual environment of the repo (ignored by git) with the given PyPI packages.
 ensure_venv() {
-  if [ ! -x "$VENV/bin/python" ]; then
+  command -v python3 >/dev/null || ensure_debian_packages python3
+  # A venv made while ensurepip was missing has a python but no pip: start it again.
+  if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
     log "Création de l'environnement Python ($VENV)"
-    python3 -m venv "$VENV" 2>/dev/null || {
-      command -v apt-get >/dev/null && as_root apt-get install -y -qq python3-venv >/dev/null
-      python3 -m venv "$VENV"
-    } || die "python3 -m venv a échoué : installez python3-venv"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" 2>/dev/null || { rm -rf "$VENV"; ensure_debian_packages python3-venv; python3 -m venv "$VENV"; } \
+      || die "python3 -m venv a échoué : installez python3-venv"
   fi
   local missing=()
   for package in "$@"; do
@@ -24,6 +25,18 @@ ensure_venv() {
     log "Installation de ${missing[*]} (PyPI)"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}" || die "pip install ${missing[*]} a échoué"
   fi
+}
+
+# Installs the Debian packages whose command is missing ("command:package" or just "package").
+ensure_debian_packages() {
+  local wanted=()
+  for spec in "$@"; do
+    command -v "${spec%%:*}" >/dev/null || wanted+=("${spec##*:}")
+  done
+  [ ${#wanted[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "installez : ${wanted[*]}"
+  log "Installation de ${wanted[*]} (paquets Debian)"
+  as_root apt-get update -qq >/dev/null && as_root apt-get install -y -qq "${wanted[@]}" >/dev/null || die "apt-get install ${wanted[*]} a échoué"
 }
 
 as_root() {
@@ -36,7 +49,7 @@ as_postgres() {
 }
 
 pg_bin_dir() {
-  "$VENV/bin/python" -c 'import os, pgserver; print(os.path.join(os.path.dirname(pgserver.__file__), "pginstall", "bin"))'
+  "$VENV/bin/python" -W ignore -c 'import os, pgserver; print(os.path.join(os.path.dirname(pgserver.__file__), "pginstall", "bin"))'
 }
 
 # Prepares PG_BIN and PG_DATA for a cluster named $1 (a folder under var/).
@@ -62,7 +75,7 @@ pg_prepare() {
 }
 
 # Initialises the cluster once (password authentication, loopback only) and starts it on port $2.
-# Sets PG_URL_BASE (postgresql://widip:…@127.0.0.1:PORT).
+# Sets PG_URL_BASE (postgresql://widip:…@127.0.0.1:PORT), and PG_STARTED_HERE=1 unless it was already running.
 pg_start() {
   local name="$1" port="$2"
   pg_prepare "$name"
@@ -71,7 +84,7 @@ pg_start() {
     log "Initialisation de PostgreSQL dans $PG_DATA"
     [ -f "$secret_file" ] || { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$secret_file"; chmod 600 "$secret_file"; }
     rm -rf "$PG_DATA"; mkdir -p "$PG_DATA"; chmod 700 "$PG_DATA"
-    local pwfile; pwfile="$(mktemp)"; cp "$secret_file" "$pwfile"; chmod 644 "$pwfile"
+    local pwfile; pwfile="$(mktemp)"; cp "$secret_file" "$pwfile"; chmod 600 "$pwfile"
     [ "$(id -u)" = 0 ] && chown nobody "$PG_DATA" "$pwfile"
     as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U widip --pwfile="$pwfile" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null \
       || { rm -f "$pwfile"; die "initdb a échoué"; }
@@ -84,9 +97,11 @@ shared_buffers = 128MB
 fsync = ${PG_FSYNC:-on}
 CONF
   fi
+  PG_STARTED_HERE=""
   if as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-    log "PostgreSQL tourne déjà ($PG_DATA)"
+    log "PostgreSQL tourne déjà ($PG_DATA) : il restera démarré"
   else
+    PG_STARTED_HERE=1
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -o "-p $port" -l "$PG_DATA/server.log" -w -t 30 start >/dev/null \
       || { tail -n 20 "$PG_DATA/server.log" >&2; die "PostgreSQL n'a pas démarré (port $port occupé ?)"; }
   fi

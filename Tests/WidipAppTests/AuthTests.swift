@@ -104,6 +104,21 @@ struct AuthTests {
         }
     }
 
+    @Test func guessingOnesCurrentPasswordIsAuditedAndLimited() async throws {
+        try await LiveServer.run { server in
+            let tech = try await server.signedIn(.n1)
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<6 {
+                let response = try await server.request(
+                    .post, "/api/auth/password", json: ["current_password": "essai-au-hasard", "new_password": "nouveau-mot-de-passe"], token: tech.token
+                )
+                statuses.append(response.status)
+            }
+            #expect(statuses == Array(repeating: .badRequest, count: 5) + [.tooManyRequests])
+            #expect(try await server.services.audit.list(AuditFilter(action: "password_change_failed")).count == 5)
+        }
+    }
+
     @Test func passwordsOver72BytesAreRefusedWithAClearMessage() async throws {
         try await LiveServer.run { server in
             let long = String(repeating: "é", count: 40)  // 80 bytes
@@ -171,8 +186,18 @@ struct AuthTests {
     @Test func aPHPStyleHashLogsIn() async throws {
         try await LiveServer.run { server in
             let user = try await server.createUser("php", level: .n1)
-            let hash = try await PasswordHasher(cost: 4, threadPool: .singleton).hash("motdepasse-php")
-            try await TestDatabase.execute("UPDATE users SET password = '$2y$\(hash.dropFirst(4))' WHERE id = \(user.id)", on: server.config.databaseURL)
+            let php = try await PasswordHasher(cost: 5, threadPool: .singleton).hash("motdepasse-php")
+            try await TestDatabase.execute("UPDATE users SET password = '$2y$\(php.dropFirst(4))' WHERE id = \(user.id)", on: server.config.databaseURL)
+            _ = try await server.token("php", password: "motdepasse-php")
+            // Re-hashed at our flavour and cost, so it answers exactly as fast as every other account.
+            let stored = try await TestDatabase.withConnection(to: server.config.databaseURL) { connection in
+                var value = ""
+                for try await password in try await connection.query("SELECT password FROM users WHERE username = 'php'", logger: TestDatabase.logger).decode(String.self) {
+                    value = password
+                }
+                return value
+            }
+            #expect(stored.hasPrefix("$2b$04$"))
             _ = try await server.token("php", password: "motdepasse-php")
         }
     }

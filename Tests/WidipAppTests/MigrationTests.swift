@@ -39,11 +39,22 @@ struct MigrationTests {
         }
     }
 
+    @Test func phase1NamesDifferingOnlyByCaseStopTheMigrationWithTheirNames() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            try await TestDatabase.execute("CREATE TABLE users (id SERIAL PRIMARY KEY, username VARCHAR(50) NOT NULL, password VARCHAR(50) NOT NULL)", on: database)
+            try await TestDatabase.execute("INSERT INTO users (username, password) VALUES ('JDupont', 'a'), ('jdupont', 'b'), ('autre', 'c')", on: database)
+            let error = await #expect(throws: AppError.self) { try await withServices(database) { _ = try await $0.migrate() } }
+            #expect(error?.message.contains("JDupont, jdupont") == true, "\(String(describing: error))")
+            #expect(try await count("SELECT count(*)::int FROM users", on: database) == 3, "nothing lost: the migration rolled back")
+            #expect(try await count("SELECT count(*)::int FROM information_schema.tables WHERE table_name = 'sessions'", on: database) == 0)
+        }
+    }
+
     @Test func applyOverAPhase1UsersTableKeepingRowsAndIds() async throws {
         try await TestDatabase.withFreshDatabase { database in
             for statement in [
-                "CREATE TABLE users (id SERIAL PRIMARY KEY, username VARCHAR(50) UNIQUE NOT NULL, password VARCHAR(50) NOT NULL, role VARCHAR(20) DEFAULT 'user', created_at TIMESTAMP DEFAULT NOW())",
-                "INSERT INTO users (id, username, password, role) VALUES (7, 'khora', 'admin-clair', 'admin'), (12, 'jdupont', 'azerty', 'user')",
+                "CREATE TABLE users (id SERIAL PRIMARY KEY, username VARCHAR(50) UNIQUE NOT NULL, password VARCHAR(50) NOT NULL, role VARCHAR(20) DEFAULT 'user', active BOOLEAN, created_at TIMESTAMP)",
+                "INSERT INTO users (id, username, password, role, active) VALUES (7, 'khora', 'admin-clair', 'admin', TRUE), (12, 'jdupont', 'azerty', NULL, NULL)",
                 "SELECT setval('users_id_seq', 12)",
                 // A Phase 1 table that already points at users(id).
                 "CREATE TABLE conversations_phase1 (id SERIAL PRIMARY KEY, user_id INT REFERENCES users(id))",
@@ -58,6 +69,8 @@ struct MigrationTests {
                 #expect(users.map(\.id).sorted() == [7, 12])
                 #expect(users.first { $0.id == 7 }?.level == .n4, "Phase 1 admins keep full rights")
                 #expect(users.first { $0.id == 12 }?.level == .n0, "other Phase 1 users start read-only")
+                #expect(users.first { $0.id == 12 }?.active == true, "a missing Phase 1 flag means active")
+                _ = try await services.auth.login(username: "jdupont", password: "azerty", client: .commandLine)
                 let created = try await services.users.create(NewUser(username: "nouveau", password: "motdepasse-solide"), actorID: nil, client: .commandLine)
                 #expect(created.id == 13)
             }

@@ -106,11 +106,29 @@ struct SecurityTests {
         #expect(PagesController.safeNext("//evil.example") == "/")
         #expect(PagesController.safeNext("https://evil.example") == "/")
         #expect(PagesController.safeNext("/\\evil.example") == "/")
+        #expect(PagesController.safeNext("/\t/evil.example") == "/", "browsers drop the tab and read //evil.example")
+        #expect(PagesController.safeNext("/\n/evil.example") == "/")
+        #expect(PagesController.safeNext("/audit?action=login") == "/audit?action=login")
         #expect(PagesController.safeNext(nil) == "/")
     }
 
-    @Test func healthIsPublicAndTheDetailedViewIsNot() async throws {
+    @Test func errorPagesKeepTheHeaderOfASignedInUser() async throws {
         try await LiveServer.run { server in
+            try await server.createUser("tech-web", level: .n1)
+            let session = try await browserSession(server, username: "tech-web")
+            let denied = try await server.request(.get, "/utilisateurs", headers: HTTPFields([("Cookie", session.cookie)]))
+            #expect(denied.status == .forbidden)
+            #expect(denied.text.contains("Accès refusé"))
+            #expect(denied.text.contains("tech-web"))
+            #expect(denied.text.contains("Déconnexion"))
+            let missing = try await server.request(.get, "/nulle-part", headers: HTTPFields([("Cookie", session.cookie)]))
+            #expect(missing.status == .notFound)
+            #expect(missing.text.contains("Page introuvable"))
+        }
+    }
+
+    @Test func healthIsPublicAndTheDetailedViewIsNot() async throws {
+        try await LiveServer.run(adjust: { $0.mcpServerURL = "http://svc:s3cret@mcp.internal:3001/mcp" }) { server in
             let health = try await server.request(.get, "/health")
             #expect(health.status == .ok)
             #expect(health.json["database"] as? String == "ok")
@@ -121,6 +139,8 @@ struct SecurityTests {
             #expect(detailed.status == .ok)
             let names = (detailed.json["components"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
             #expect(names == ["database", "mcp", "llm"])
+            #expect(detailed.text.contains("http://mcp.internal:3001"))
+            #expect(!detailed.text.contains("s3cret"), "no credentials shown")
             let spec = try await server.request(.get, "/api/openapi.yaml")
             #expect(spec.status == .ok)
             #expect(spec.text.hasPrefix("openapi:"))

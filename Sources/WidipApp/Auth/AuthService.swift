@@ -48,57 +48,71 @@ public struct AuthService: Sendable {
 
     public func login(username rawUsername: String, password: String, client info: ClientInfo) async throws -> LoginResult {
         let username = rawUsername.trimmingCharacters(in: .whitespaces)
-        guard !username.isEmpty else { throw AppError.invalidField("username", "Saisissez votre identifiant.") }
-        guard !password.isEmpty else { throw AppError.invalidField("password", "Saisissez votre mot de passe.") }
-        guard username.count <= 100 else { throw Self.invalidCredentials }
-        guard password.utf8.count <= UserRules.maximumPasswordBytes else {
-            throw AppError.invalidField("password", "Le mot de passe ne doit pas dépasser \(UserRules.maximumPasswordBytes) octets.")
+        do {
+            guard !username.isEmpty else { throw AppError.invalidField("username", "Saisissez votre identifiant.") }
+            guard !password.isEmpty else { throw AppError.invalidField("password", "Saisissez votre mot de passe.") }
+            guard username.unicodeScalars.count <= 100, !username.unicodeScalars.contains("\0") else { throw Self.invalidCredentials }
+            guard password.utf8.count <= UserRules.maximumPasswordBytes else {
+                throw AppError.invalidField("password", "Le mot de passe ne doit pas dépasser \(UserRules.maximumPasswordBytes) octets.")
+            }
+        } catch let error as AppError {
+            try await audit.record(Self.failedLogin(userID: nil, username: username, reason: "invalid_input", client: info))
+            throw error
         }
-        let attempt: JSONValue = ["username": .string(username)]
         do {
             try await limiter.hit("login:\(info.ipAddress ?? "?"):\(username.lowercased())", limit: Self.loginAttemptsPerMinute)
         } catch let error as AppError {
-            try await audit.record(AuditEntry(userID: nil, action: "login_blocked", targetType: "user", targetID: username, details: attempt, client: info))
+            try await audit.record(
+                AuditEntry(userID: nil, action: "login_blocked", targetType: "user", targetID: username, details: ["username": .string(username)], client: info)
+            )
             throw error
         }
 
         guard let (user, stored) = try await users.credentials(username: username) else {
             try await hasher.burnDummyCheck()
-            try await audit.record(
-                AuditEntry(userID: nil, action: "login_failed", targetType: "user", targetID: username, details: ["username": .string(username), "reason": "unknown_user"], client: info)
-            )
+            try await audit.record(Self.failedLogin(userID: nil, username: username, reason: "unknown_user", client: info))
             throw Self.invalidCredentials
         }
         let matches = try await hasher.verify(password, against: stored)
         guard matches, user.active else {
-            try await audit.record(
-                AuditEntry(
-                    userID: user.id, action: "login_failed", targetType: "user", targetID: String(user.id),
-                    details: ["username": .string(username), "reason": .string(matches ? "inactive" : "wrong_password")], client: info
-                )
-            )
+            try await audit.record(Self.failedLogin(userID: user.id, username: username, reason: matches ? "inactive" : "wrong_password", client: info))
             throw Self.invalidCredentials
         }
 
-        let legacy = !PasswordHasher.isBcryptHash(stored)
-        let newHash = legacy ? try await hasher.hash(password) : nil
+        let newHash = hasher.needsRehash(stored) ? try await hasher.hash(password) : nil
         let sessionID = UUID()
         let issued = try await tokens.issue(for: user, sessionID: sessionID)
         try await client.transaction(logger: logger) { connection in
-            var details: JSONValue = ["username": .string(user.username)]
-            if let newHash, try await users.replaceLegacyPassword(userID: user.id, plaintext: stored, hash: newHash, on: connection) {
-                details = ["username": .string(user.username), "legacy_password_rehashed": true]
+            // The password was checked outside the transaction (bcrypt is slow): if an administrator reset it or
+            // deactivated the account meanwhile, this login must not open a session.
+            guard let current = try await users.lockCredentials(userID: user.id, on: connection), current.password == stored, current.active else {
+                throw Self.invalidCredentials
+            }
+            var details: [String: JSONValue] = ["username": .string(user.username)]
+            if let newHash, try await users.replacePassword(userID: user.id, expected: stored, hash: newHash, on: connection) {
+                details[PasswordHasher.isBcryptHash(stored) ? "password_rehashed" : "legacy_password_rehashed"] = true
             }
             try await sessions.insert(id: sessionID, userID: user.id, expiresAt: issued.expiresAt, client: info, on: connection)
             try await users.recordLogin(userID: user.id, on: connection)
             try await audit.record(
-                AuditEntry(userID: user.id, action: "login", targetType: "session", targetID: sessionID.uuidString.lowercased(), details: details, client: info),
+                AuditEntry(
+                    userID: user.id, action: "login", targetType: "session", targetID: sessionID.uuidString.lowercased(), details: .object(details), client: info
+                ),
                 on: connection
             )
         }
         var signedIn = user
         signedIn.lastLoginAt = Date()
         return LoginResult(token: issued.token, expiresAt: issued.expiresAt, user: signedIn, sessionID: sessionID)
+    }
+
+    static func failedLogin(userID: Int?, username: String, reason: String, client: ClientInfo) -> AuditEntry {
+        // Stored columns are bounded: an over-long attempted name is cut, never a reason to lose the row.
+        let name = String(String.UnicodeScalarView(username.unicodeScalars.prefix(100)).filter { $0 != "\0" })
+        return AuditEntry(
+            userID: userID, action: "login_failed", targetType: "user", targetID: userID.map(String.init) ?? name,
+            details: ["username": .string(name), "reason": .string(reason)], client: client
+        )
     }
 
     /// The identity behind a bearer token or session cookie, or nil when the token is invalid, expired or revoked.
@@ -118,18 +132,25 @@ public struct AuthService: Sendable {
         }
     }
 
-    /// Changes one's own password; the user's other sessions are revoked, this one stays.
+    /// Changes one's own password; the user's other sessions are revoked, this one stays. Wrong current passwords
+    /// are audited and limited like logins, so a stolen session cannot be used to guess it.
     public func changePassword(_ identity: Identity, current: String, new: String, client info: ClientInfo) async throws {
         guard !current.isEmpty else { throw AppError.invalidField("current_password", "Saisissez votre mot de passe actuel.") }
         try UserRules.validatePassword(new, field: "new_password")
+        try await limiter.hit("password:\(identity.user.id)", limit: Self.loginAttemptsPerMinute)
         let stored = try await client.withConnection { try await users.password(userID: identity.user.id, on: $0) }
         guard let stored, current.utf8.count <= UserRules.maximumPasswordBytes, try await hasher.verify(current, against: stored) else {
+            try await audit.record(
+                AuditEntry(userID: identity.user.id, action: "password_change_failed", targetType: "user", targetID: String(identity.user.id), client: info)
+            )
             throw AppError.invalidField("current_password", "Le mot de passe actuel est incorrect.")
         }
         guard current != new else { throw AppError.invalidField("new_password", "Le nouveau mot de passe doit être différent de l'actuel.") }
         let hash = try await hasher.hash(new)
         try await client.transaction(logger: logger) { connection in
-            try await users.setPassword(userID: identity.user.id, hash: hash, on: connection)
+            guard try await users.replacePassword(userID: identity.user.id, expected: stored, hash: hash, on: connection) else {
+                throw AppError(.conflict, code: "password_changed", "Votre mot de passe vient d'être modifié ailleurs : reconnectez-vous.")
+            }
             let revoked = try await sessions.revokeAll(userID: identity.user.id, keeping: identity.sessionID, on: connection)
             try await audit.record(
                 AuditEntry(
@@ -153,7 +174,7 @@ public struct AuthService: Sendable {
                 attempted.insert(row.id)
                 let hash = try await hasher.hash(row.password)
                 try await client.transaction(logger: logger) { connection in
-                    if try await users.replaceLegacyPassword(userID: row.id, plaintext: row.password, hash: hash, on: connection) {
+                    if try await users.replacePassword(userID: row.id, expected: row.password, hash: hash, on: connection) {
                         try await audit.record(
                             AuditEntry(userID: nil, action: "legacy_password_rehash", targetType: "user", targetID: String(row.id), client: info),
                             on: connection

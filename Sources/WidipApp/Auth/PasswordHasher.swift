@@ -23,6 +23,13 @@ public struct PasswordHasher: Sendable {
         stored.range(of: bcryptPattern, options: .regularExpression) != nil
     }
 
+    /// True for what should be re-hashed after a successful login: a plaintext, a foreign flavour, or another cost
+    /// (a cheaper imported hash would also answer faster than the dummy check, telling which names exist).
+    public func needsRehash(_ stored: String) -> Bool {
+        guard Self.isBcryptHash(stored), stored.hasPrefix("$2b$") else { return true }
+        return Int(stored.dropFirst(4).prefix(2)) != cost
+    }
+
     public func hash(_ password: String) async throws -> String {
         let cost = UInt8(self.cost)
         return try await threadPool.runIfActive { Bcrypt.hash(password, cost: cost) }

@@ -70,7 +70,8 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     // Order matters: headers wrap everything (error pages included); errors are mapped before they reach them.
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: AllowListCORSMiddleware(allowedOrigins: Set(config.corsOrigins)))
-    router.add(middleware: ErrorMiddleware(renderPage: { error, request, context in pages.errorResponse(error, request: request, context: context) }))
+    let errors = ErrorMiddleware(renderPage: { error, request, context in pages.errorResponse(error, request: request, context: context) })
+    router.add(middleware: errors)
     if let publicDirectory = Bundle.module.url(forResource: "Public", withExtension: nil, subdirectory: "Resources") {
         router.add(
             middleware: FileMiddleware(
@@ -82,6 +83,9 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
         )
     }
     router.add(middleware: SessionMiddleware(auth: services.auth))
+    // Again inside the session, so an error page shown to a signed-in user keeps the header; the outer one still
+    // maps what fails before (a database outage while reading the session).
+    router.add(middleware: errors)
     router.add(
         middleware: AccessMiddleware(
             tokens: services.tokens, limiter: services.limiter, requestsPerMinute: config.rateLimitPerMinute, trustedOrigins: Set(config.corsOrigins)
@@ -94,7 +98,7 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     open.get("/api/openapi.yaml") { _, _ in openAPI.response() }
     HealthController(health: health).addRoutes(public: open, authenticated: signedIn)
     AuthController(auth: services.auth, tokens: services.tokens).addRoutes(public: open, authenticated: signedIn)
-    UsersController(users: services.users, audit: services.audit).addRoutes(to: signedIn)
+    UsersController(users: services.users, audit: services.audit, timeZone: config.displayTimeZone).addRoutes(to: signedIn)
     pages.addRoutes(public: open, authenticated: signedIn)
 
     var app = Application(

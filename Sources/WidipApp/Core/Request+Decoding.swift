@@ -57,11 +57,8 @@ extension Request {
         return fields
     }
 
-    /// The origin this request was addressed to (`scheme://host[:port]`), as a browser would write it in `Origin`.
-    var ownOrigin: String? {
-        guard let host = head.authority else { return nil }
-        return "\(isSecure ? "https" : "http")://\(host)"
-    }
+    /// The host (and port) this request was addressed to, as a browser writes it after the scheme in `Origin`.
+    var ownAuthority: String? { head.authority?.lowercased() }
 
     /// True behind a TLS-terminating proxy that says so, so cookies get `Secure`.
     var isSecure: Bool {

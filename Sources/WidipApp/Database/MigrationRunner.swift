@@ -79,14 +79,20 @@ public struct MigrationRunner: Sendable {
         var applied: [Int] = []
         for migration in migrations where !done.contains(migration.version) {
             logger.info("Applying migration", metadata: ["migration": "\(migration.name)"])
-            try await connection.withTransaction(logger: logger) { transaction in
-                for statement in SQLScript.statements(migration.sql) {
-                    try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            do {
+                try await connection.withTransaction(logger: logger) { transaction in
+                    for statement in SQLScript.statements(migration.sql) {
+                        try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await transaction.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                        logger: logger
+                    )
                 }
-                try await transaction.query(
-                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
-                    logger: logger
-                )
+            } catch let error as PostgresTransactionError {
+                // The operator needs the server's own words (which table, which names), not a wrapper type.
+                let cause = (error.closureError as? PSQLError)?.serverInfo?[.message] ?? "\(String(reflecting: error.closureError ?? error))"
+                throw AppError(.internalError, code: "migration_failed", "La migration \(migration.name) a échoué et a été annulée : \(cause)")
             }
             applied.append(migration.version)
         }

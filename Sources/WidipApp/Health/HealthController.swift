@@ -50,13 +50,19 @@ public struct HealthService: Sendable {
             await database(),
             Component(
                 name: "mcp", status: config.mcpServerURL == nil ? "not_configured" : "configured", latencyMs: nil,
-                detail: config.mcpServerURL.map { "Serveur MCP : \($0)" } ?? "MCP_SERVER_URL non défini"
+                detail: config.mcpServerURL.map { "Serveur MCP : \(Self.origin($0))" } ?? "MCP_SERVER_URL non défini"
             ),
             Component(
                 name: "llm", status: config.ollamaBaseURL == nil && config.mistralAPIKey == nil ? "not_configured" : "configured", latencyMs: nil,
-                detail: config.ollamaBaseURL.map { "Ollama : \($0)" } ?? (config.mistralAPIKey != nil ? "Mistral (clé fournie)" : "Aucun fournisseur LLM configuré")
+                detail: config.ollamaBaseURL.map { "Ollama : \(Self.origin($0))" } ?? (config.mistralAPIKey != nil ? "Mistral (clé fournie)" : "Aucun fournisseur LLM configuré")
             ),
         ]
+    }
+
+    /// Scheme, host and port only: a URL may carry credentials, and every signed-in user can read this view.
+    static func origin(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(adresse invalide)" }
+        return components.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {

@@ -37,7 +37,11 @@ struct AccessMiddleware: RouterMiddleware {
     private func checkOrigin(_ request: Request) throws {
         let origin = request.headers[.origin] ?? request.headers[.referer].flatMap(Self.origin(ofURL:))
         guard let origin else { return }
-        guard origin == request.ownOrigin || trustedOrigins.contains(origin) else {
+        // The scheme is not compared: behind a TLS proxy that does not say so, the server only sees plain HTTP.
+        let authority = URLComponents(string: origin).map { components in
+            (components.host ?? "") + (components.port.map { ":\($0)" } ?? "")
+        }
+        guard (authority != nil && authority?.lowercased() == request.ownAuthority) || trustedOrigins.contains(origin) else {
             throw AppError(.forbidden, code: "csrf_origin", "Requête refusée : elle ne provient pas de ce site.")
         }
     }

@@ -49,8 +49,8 @@ struct ErrorMiddleware: RouterMiddleware {
             }
         case let error as DecodingError:
             return Request.appError(for: error)
-        case let error as PSQLError where ["22021", "22P05", "54000"].contains(error.serverInfo?[.sqlState] ?? ""):
-            // Text Postgres cannot store (a NUL character, an invalid encoding, an oversized value) is bad input.
+        case let error as PSQLError where ["22001", "22021", "22P05", "54000"].contains(error.serverInfo?[.sqlState] ?? ""):
+            // Text Postgres cannot store (too long for its column, a NUL character, an invalid encoding) is bad input.
             return AppError(.badRequest, code: "invalid_text", "Le texte envoyé contient des caractères non autorisés.")
         case is PSQLError, is PostgresError:
             logger.error("Database error", metadata: ["error": "\(String(reflecting: error))"])

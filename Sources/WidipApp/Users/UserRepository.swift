@@ -84,6 +84,13 @@ public struct UserRepository: Sendable {
         return nil
     }
 
+    /// The stored password and active flag, locked until the end of the transaction.
+    public func lockCredentials(userID: Int, on connection: PostgresConnection) async throws -> (password: String, active: Bool)? {
+        let rows = try await connection.query("SELECT password, active FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
+        for try await (password, active) in rows.decode((String, Bool).self) { return (password, active) }
+        return nil
+    }
+
     public func usernameTaken(_ username: String, excluding id: Int?, on connection: PostgresConnection) async throws -> Bool {
         let rows = try await connection.query(
             "SELECT 1 FROM users WHERE lower(username) = lower(\(username)) AND (\(id)::int IS NULL OR id <> \(id))",
@@ -161,10 +168,11 @@ public struct UserRepository: Sendable {
         return result.map { (id: $0.0, password: $0.1) }
     }
 
-    /// Replaces a plaintext password by its hash, unless someone changed it in the meantime.
-    public func replaceLegacyPassword(userID: Int, plaintext: String, hash: String, on connection: PostgresConnection) async throws -> Bool {
+    /// Replaces a stored password (a plaintext, or a hash of another cost or flavour) by a new hash, unless someone
+    /// changed it in the meantime.
+    public func replacePassword(userID: Int, expected: String, hash: String, on connection: PostgresConnection) async throws -> Bool {
         let rows = try await connection.query(
-            "UPDATE users SET password = \(hash), updated_at = NOW() WHERE id = \(userID) AND password = \(plaintext) RETURNING id",
+            "UPDATE users SET password = \(hash), updated_at = NOW() WHERE id = \(userID) AND password = \(expected) RETURNING id",
             logger: logger
         )
         for try await _ in rows { return true }

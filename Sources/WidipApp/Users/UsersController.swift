@@ -5,6 +5,8 @@ import Hummingbird
 struct UsersController {
     let users: UsersService
     let audit: AuditRepository
+    /// A date without a time in a filter means that day where the administrator is.
+    let timeZone: TimeZone
 
     struct CreateInput: Decodable {
         let username: String
@@ -67,7 +69,7 @@ struct UsersController {
             return JSONBody(UserDTO(user), status: .created)
         }
         group.get("/api/users/audit") { request, context in
-            let filter = try Self.auditFilter(request.uri.queryParameters)
+            let filter = try Self.auditFilter(request.uri.queryParameters, timeZone: timeZone)
             let entries = try await audit.list(filter)
             return JSONBody(AuditPage(entries: entries, nextBefore: entries.count == filter.limit ? entries.last?.id : nil))
         }
@@ -103,7 +105,7 @@ struct UsersController {
     /// Filters of the audit log from query parameters: `user_id`, `action`, `target_type`, `target_id`, `from`, `to`
     /// (ISO-8601), `before` (keyset cursor) and `limit` (1–200). The API refuses an empty value; the page's filter form
     /// sends its blank fields, which mean "any".
-    static func auditFilter(_ query: Parameters, blankMeansAny: Bool = false) throws -> AuditFilter {
+    static func auditFilter(_ query: Parameters, timeZone: TimeZone, blankMeansAny: Bool = false) throws -> AuditFilter {
         func value(_ name: String) throws -> String? {
             guard let raw = query[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces) else { return nil }
             if raw.isEmpty {
@@ -122,7 +124,7 @@ struct UsersController {
         func date(_ name: String) throws -> Date? {
             guard let raw = try value(name) else { return nil }
             if let date = try? Date(raw, strategy: .iso8601) { return date }
-            if let day = try? Date("\(raw)T00:00:00Z", strategy: .iso8601) { return day }
+            if let day = try? Date(raw, strategy: Date.ISO8601FormatStyle(timeZone: timeZone).year().month().day()) { return day }
             throw AppError.invalidField(name, "Date invalide : utilisez le format AAAA-MM-JJ ou ISO-8601.")
         }
         func text(_ name: String, max: Int) throws -> String? {

@@ -149,7 +149,7 @@ public struct UsersService: Sendable {
                 diff["password_reset"] = true
             }
             // A reset password, a deactivation or a lower level ends the user's sessions.
-            if newHash != nil || !updated.active || updated.level < before.level {
+            if newHash != nil || (before.active && !updated.active) || updated.level < before.level {
                 diff["sessions_revoked"] = .number(Double(try await sessions.revokeAll(userID: id, on: connection)))
             }
             if !diff.isEmpty {

@@ -133,7 +133,11 @@ struct PagesController {
     // MARK: - View models
 
     func chrome(_ title: String, _ context: AuthenticatedContext, current: String) -> Chrome {
-        let user = context.user
+        chrome(title, identity: context.identity, current: current)
+    }
+
+    func chrome(_ title: String, identity: Identity, current: String) -> Chrome {
+        let user = identity.user
         var nav = [NavLink(label: "Accueil", href: "/", current: current == "/")]
         for module in ProductModule.all where user.level >= module.minimumLevel {
             if let path = module.path { nav.append(NavLink(label: module.name.capitalized, href: path, current: current == path)) }
@@ -141,7 +145,7 @@ struct PagesController {
         if user.level >= .n4 { nav.append(NavLink(label: "Audit", href: "/audit", current: current == "/audit")) }
         return Chrome(
             title: title, signedIn: true, username: user.username, levelCode: user.level.rawValue, levelLabel: user.level.frenchLabel,
-            csrfToken: tokens.csrfToken(sessionID: context.identity.sessionID), nav: nav
+            csrfToken: tokens.csrfToken(sessionID: identity.sessionID), nav: nav
         )
     }
 
@@ -201,7 +205,7 @@ struct PagesController {
         var error: String?
         var filter = AuditFilter(limit: 50)
         do {
-            filter = try UsersController.auditFilter(query, blankMeansAny: true)
+            filter = try UsersController.auditFilter(query, timeZone: format.timeZone, blankMeansAny: true)
         } catch let appError as AppError {
             error = appError.message
         }
@@ -252,8 +256,9 @@ struct PagesController {
             case .methodNotAllowed: "Action non prise en charge"
             default: error.kind.status.code >= 500 ? "Erreur interne" : "Requête invalide"
             }
-        let chrome = Chrome.anonymous(title: heading)
-        let page = ErrorPage(chrome: chrome, status: Int(error.kind.status.code), heading: heading, message: error.message)
+        // A signed-in visitor keeps the header (navigation, account, logout) on error pages too.
+        let header = context.identity.map { chrome(heading, identity: $0, current: "") } ?? Chrome.anonymous(title: heading)
+        let page = ErrorPage(chrome: header, status: Int(error.kind.status.code), heading: heading, message: error.message)
         var response =
             (try? renderer.response("errors/error", page, status: error.kind.status))
             ?? Response(status: error.kind.status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: error.message)))
@@ -266,8 +271,14 @@ struct PagesController {
 
     // MARK: - Form parsing
 
+    /// Where to go after logging in: a path of this site only. Browsers drop tabs and newlines from URLs, so
+    /// "/\t/evil.example" would become "//evil.example": any control character or space is refused outright.
     static func safeNext(_ candidate: String?) -> String {
-        guard let candidate, candidate.hasPrefix("/"), !candidate.hasPrefix("//"), !candidate.contains("\\"), !candidate.hasPrefix("/connexion") else { return "/" }
+        guard let candidate, candidate.hasPrefix("/"), !candidate.hasPrefix("//"), !candidate.contains("\\"),
+            !candidate.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) || CharacterSet.whitespaces.contains($0) }),
+            let components = URLComponents(string: candidate), components.scheme == nil, components.host == nil,
+            !candidate.hasPrefix("/connexion")
+        else { return "/" }
         return candidate
     }
 

@@ -17,6 +17,19 @@ ALTER TABLE users ADD COLUMN IF NOT EXISTS last_login_at TIMESTAMPTZ;
 ALTER TABLE users ADD COLUMN IF NOT EXISTS created_at TIMESTAMPTZ NOT NULL DEFAULT NOW();
 ALTER TABLE users ADD COLUMN IF NOT EXISTS updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW();
 
+-- Phase 1 may already have some of these columns, nullable: fill the gaps, then hold them to the same rules.
+UPDATE users SET role = 'tech' WHERE role IS NULL;
+UPDATE users SET token_quota = 30000 WHERE token_quota IS NULL;
+UPDATE users SET active = TRUE WHERE active IS NULL;
+UPDATE users SET created_at = NOW() WHERE created_at IS NULL;
+UPDATE users SET updated_at = NOW() WHERE updated_at IS NULL;
+ALTER TABLE users
+    ALTER COLUMN role SET NOT NULL,
+    ALTER COLUMN token_quota SET NOT NULL, ALTER COLUMN token_quota SET DEFAULT 30000,
+    ALTER COLUMN active SET NOT NULL, ALTER COLUMN active SET DEFAULT TRUE,
+    ALTER COLUMN created_at SET NOT NULL, ALTER COLUMN created_at SET DEFAULT NOW(),
+    ALTER COLUMN updated_at SET NOT NULL, ALTER COLUMN updated_at SET DEFAULT NOW();
+
 -- Phase 1 rows had no accreditation: administrators keep full rights, everyone else starts read-only (N0)
 -- until an administrator raises them.
 UPDATE users SET accreditation_level = CASE WHEN role = 'admin' THEN 'N4' ELSE 'N0' END
@@ -27,6 +40,18 @@ ALTER TABLE users ADD CONSTRAINT users_accreditation_level_check
     CHECK (accreditation_level IN ('N0', 'N1', 'N2', 'N3', 'N4'));
 ALTER TABLE users ADD CONSTRAINT users_token_quota_check CHECK (token_quota >= 0);
 
+-- Names are unique whatever their case. Phase 1 names differing only by case must be renamed by hand first:
+-- say which, rather than fail on an index error.
+DO $$
+DECLARE
+    duplicates TEXT;
+BEGIN
+    SELECT string_agg(names, ' ; ') INTO duplicates
+    FROM (SELECT string_agg(username, ', ' ORDER BY id) AS names FROM users GROUP BY lower(username) HAVING count(*) > 1) AS groups;
+    IF duplicates IS NOT NULL THEN
+        RAISE EXCEPTION 'Identifiants en double (à la casse près) à renommer avant la migration : %', duplicates;
+    END IF;
+END $$;
 CREATE UNIQUE INDEX users_username_lower_key ON users (lower(username));
 
 CREATE TABLE sessions (
