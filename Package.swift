@@ -49,6 +49,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "widip-bench-auth",
+            dependencies: [
+                "WidipApp",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "bench/AuthBench"
+        ),
         .testTarget(
             name: "WidipAppTests",
             dependencies: [

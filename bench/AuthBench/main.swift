@@ -1,0 +1,150 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import NIOCore
+import WidipApp
+
+// Login under load at bcrypt cost 12, and what it does to everyone else's requests.
+// Run with bench/run (release build, its own PostgreSQL). Prints figures; asserts nothing.
+
+struct Figures: Sendable {
+    var samples: [Duration] = []
+    mutating func add(_ duration: Duration) { samples.append(duration) }
+
+    func percentile(_ p: Double) -> Double {
+        let sorted = samples.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+        return milliseconds(sorted[max(0, index)])
+    }
+
+    var summary: String {
+        String(format: "p50 %7.1f ms   p99 %7.1f ms   max %7.1f ms   (n = %d)", percentile(0.5), percentile(0.99), percentile(1.0), samples.count)
+    }
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func timed<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async rethrows -> (T, Duration) {
+    let start = ContinuousClock.now
+    let value = try await body()
+    return (value, ContinuousClock.now - start)
+}
+
+@main
+struct AuthBench {
+    static let users = 20
+    static let loginsPerUser = 5  // the login limit is 5 per minute per (IP, user): stay within it
+
+    static func main() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let databaseText = environment["BENCH_DATABASE_URL"], let binary = environment["BENCH_WIDIP_BINARY"] else {
+            FileHandle.standardError.write(Data("usage: bench/run (sets BENCH_DATABASE_URL and BENCH_WIDIP_BINARY)\n".utf8))
+            exit(2)
+        }
+        let database = try DatabaseURL(parsing: databaseText)
+        let secret = String(repeating: "b", count: 48)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let config = AppConfig(jwtSecret: secret, databaseURL: database, bcryptCost: 12)
+
+        print("Préparation : \(users) comptes au coût bcrypt 12…")
+        try await AppServices(config: config, logger: logger).withDatabase { services in
+            _ = try await services.migrate()
+            for index in 0..<users where try await services.users.list(search: "bench-\(index)").isEmpty {
+                _ = try await services.users.create(
+                    NewUser(username: "bench-\(index)", password: "mot-de-passe-bench", level: .n1), actorID: nil, client: .commandLine
+                )
+            }
+        }
+
+        // The server under test is the release `widip serve`, in its own process, as in production.
+        let port = Int.random(in: 41000...48000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = ["serve"]
+        server.environment = [
+            "PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1", "JWT_SECRET": secret, "BCRYPT_COST": "12",
+            "DATABASE_URL": databaseText, "RATE_LIMIT_PER_MINUTE": "1000000",
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        for _ in 0..<200 {
+            if (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        // Baseline 1: one bcrypt verification at cost 12, called directly (what a login cannot go below).
+        let hasher = PasswordHasher(cost: 12, threadPool: .singleton)
+        let hash = try await hasher.hash("mot-de-passe-bench")
+        var bcrypt = Figures()
+        for _ in 0..<10 { bcrypt.add(try await timed { try await hasher.verify("mot-de-passe-bench", against: hash) }.1) }
+
+        // Baseline 2: /health at rest.
+        let healthAtRest = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            var figures = Figures()
+            for _ in 0..<50 { _ = try await client.get("/health") }
+            for _ in 0..<500 { figures.add(try await timed { try await client.get("/health") }.1) }
+            return figures
+        }
+
+        // Load: 20 users log in concurrently, 5 times each; a prober calls /health every 10 ms meanwhile.
+        let start = ContinuousClock.now
+        let (logins, healthUnderLoad, failures) = try await withThrowingTaskGroup(of: (Figures, Figures, Int).self) { group in
+            for index in 0..<users {
+                group.addTask {
+                    try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                        var figures = Figures()
+                        var failed = 0
+                        let body = ByteBuffer(string: #"{"username":"bench-\#(index)","password":"mot-de-passe-bench"}"#)
+                        for _ in 0..<loginsPerUser {
+                            let (response, duration) = try await timed {
+                                try await client.post("/api/auth/login", headers: [.contentType: "application/json"], body: body)
+                            }
+                            if response.status == .ok { figures.add(duration) } else { failed += 1 }
+                        }
+                        return (figures, Figures(), failed)
+                    }
+                }
+            }
+            var logins = Figures()
+            var failures = 0
+            let probe = Task {
+                try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                    var figures = Figures()
+                    while !Task.isCancelled {
+                        figures.add(try await timed { try await client.get("/health") }.1)
+                        try? await Task.sleep(for: .milliseconds(10))
+                    }
+                    return figures
+                }
+            }
+            for try await (figures, _, failed) in group {
+                logins.samples += figures.samples
+                failures += failed
+            }
+            probe.cancel()
+            return (logins, try await probe.value, failures)
+        }
+        let elapsed = ContinuousClock.now - start
+
+        print("")
+        print("Connexions au coût bcrypt 12 (serveur widip en release, \(ProcessInfo.processInfo.activeProcessorCount) cœurs vus)")
+        print("  bcrypt seul, appel direct         \(bcrypt.summary)")
+        print("  login, \(users) en parallèle         \(logins.summary)")
+        print(String(format: "  débit                             %.1f connexions/s sur %.1f s, %d échec(s)", Double(logins.samples.count) / (milliseconds(elapsed) / 1000), milliseconds(elapsed) / 1000, failures))
+        print("")
+        print("/health pendant ces connexions, comparé au repos")
+        print("  au repos                          \(healthAtRest.summary)")
+        print("  pendant les connexions            \(healthUnderLoad.summary)")
+        print(String(format: "  rapport p99 charge / repos        %.1f×", healthUnderLoad.percentile(0.99) / healthAtRest.percentile(0.99)))
+    }
+}
