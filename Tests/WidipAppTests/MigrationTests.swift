@@ -28,6 +28,15 @@ struct MigrationTests {
         }
     }
 
+    @Test func anUnreachableDatabaseIsReportedNotAwaitedForever() async throws {
+        let nowhere = DatabaseURL(host: "127.0.0.1", port: 1, username: "x", password: "y", database: "z")
+        let error = await #expect(throws: AppError.self) {
+            try await withServices(nowhere) { try await $0.migrate(timeout: .seconds(1)) }
+        }
+        #expect(error?.code == "database_unreachable")
+        #expect(error?.message.contains("127.0.0.1:1/z") == true)
+    }
+
     @Test func concurrentRunnersTakeTurns() async throws {
         try await TestDatabase.withFreshDatabase { database in
             let results = try await withThrowingTaskGroup(of: [Int].self) { group in

@@ -75,6 +75,17 @@ struct SecurityTests {
         }
     }
 
+    @Test func staticAssetsAreServedToAnyone() async throws {
+        try await LiveServer.run { server in
+            for (path, type) in [("/static/css/app.css", "text/css"), ("/static/js/app.js", "javascript"), ("/static/img/icons.svg", "image/svg+xml")] {
+                let response = try await server.request(.get, path)
+                #expect(response.status == .ok, "\(path)")
+                #expect(response.headers[.contentType]?.contains(type) == true, "\(path): \(response.headers[.contentType] ?? "")")
+            }
+            #expect(try await server.request(.get, "/static/css/absent.css").status == .notFound)
+        }
+    }
+
     @Test func everyResponseCarriesTheSecurityHeaders() async throws {
         try await LiveServer.run { server in
             for path in ["/health", "/connexion", "/api/nowhere", "/static/css/app.css", "/api/users"] {

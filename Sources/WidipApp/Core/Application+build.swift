@@ -41,8 +41,18 @@ public struct AppServices: Sendable {
         )
     }
 
-    public func migrate() async throws -> [Int] {
-        try await MigrationRunner(client: postgres, migrations: try Migration.bundled(), logger: logger).migrate()
+    /// Applies pending migrations. An unreachable database is reported after `timeout` instead of retried forever.
+    public func migrate(timeout: Duration = .seconds(30)) async throws -> [Int] {
+        let runner = MigrationRunner(client: postgres, migrations: try Migration.bundled(), logger: logger)
+        do {
+            return try await withTimeout(timeout) { try await runner.migrate() }
+        } catch is CancellationError {
+            let url = config.databaseURL
+            throw AppError(
+                .unavailable, code: "database_unreachable",
+                "La base de données \(url.host):\(url.port)/\(url.database) ne répond pas depuis \(timeout.components.seconds) s : vérifiez DATABASE_URL et que PostgreSQL tourne."
+            )
+        }
     }
 
     /// Runs `body` with the Postgres client's pool running (for the command-line tools).
@@ -72,6 +82,11 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     router.add(middleware: AllowListCORSMiddleware(allowedOrigins: Set(config.corsOrigins)))
     let errors = ErrorMiddleware(renderPage: { error, request, context in pages.errorResponse(error, request: request, context: context) })
     router.add(middleware: errors)
+    router.add(middleware: SessionMiddleware(auth: services.auth))
+    // Again inside the session, so an error page shown to a signed-in user keeps the header; the outer one still
+    // maps what fails before (a database outage while reading the session).
+    router.add(middleware: errors)
+    // Static files are served when no route matched (the router's 404 reaches this middleware as an error).
     if let publicDirectory = Bundle.module.url(forResource: "Public", withExtension: nil, subdirectory: "Resources") {
         router.add(
             middleware: FileMiddleware(
@@ -82,10 +97,6 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
             )
         )
     }
-    router.add(middleware: SessionMiddleware(auth: services.auth))
-    // Again inside the session, so an error page shown to a signed-in user keeps the header; the outer one still
-    // maps what fails before (a database outage while reading the session).
-    router.add(middleware: errors)
     router.add(
         middleware: AccessMiddleware(
             tokens: services.tokens, limiter: services.limiter, requestsPerMinute: config.rateLimitPerMinute, trustedOrigins: Set(config.corsOrigins)

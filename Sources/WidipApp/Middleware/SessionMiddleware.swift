@@ -9,6 +9,8 @@ struct SessionMiddleware: RouterMiddleware {
     let auth: AuthService
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Stylesheets and scripts are public: no session lookup for them.
+        if request.uri.path.hasPrefix("/static/") { return try await next(request, context) }
         var context = context
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)

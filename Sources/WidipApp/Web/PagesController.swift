@@ -186,7 +186,7 @@ struct PagesController {
             chrome: chrome("Nouvel utilisateur", context, current: "/utilisateurs"), isNew: true, id: 0, heading: "Nouvel utilisateur",
             action: "/utilisateurs/nouveau", username: values["username"] ?? "", tokenQuota: values["token_quota"] ?? String(UserRules.defaultTokenQuota),
             active: values.isEmpty || values["active"] != nil, roles: Option.roles(selected: values["role"] ?? "tech"),
-            levels: Option.levels(selected: values["accreditation_level"] ?? "N1"), errors: errors, error: errors["_form"], notice: nil, lastLogin: "", createdAt: ""
+            levels: Option.levels(selected: values["accreditation_level"] ?? "N1"), errors: errors, error: errors["_form"], notice: nil, lastLogin: "", createdAt: "", canDeactivate: false
         )
     }
 
@@ -196,7 +196,8 @@ struct PagesController {
             heading: "Utilisateur « \(user.username) »", action: "/utilisateurs/\(user.id)", username: values?["username"] ?? user.username,
             tokenQuota: values?["token_quota"] ?? String(user.tokenQuota), active: values.map { $0["active"] != nil } ?? user.active,
             roles: Option.roles(selected: values?["role"] ?? user.role), levels: Option.levels(selected: values?["accreditation_level"] ?? user.level.rawValue),
-            errors: errors, error: errors["_form"], notice: notice, lastLogin: format.relative(user.lastLoginAt), createdAt: format.day(user.createdAt)
+            errors: errors, error: errors["_form"], notice: notice, lastLogin: format.relative(user.lastLoginAt), createdAt: format.day(user.createdAt),
+            canDeactivate: user.active && user.id != context.user.id
         )
     }
 

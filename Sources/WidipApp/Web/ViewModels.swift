@@ -129,6 +129,8 @@ struct UserFormPage {
     let notice: String?
     let lastLogin: String
     let createdAt: String
+    /// One cannot deactivate oneself: the button is not offered on one's own page.
+    let canDeactivate: Bool
 }
 
 struct AuditRow {
