@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "WidipApp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "bench/AuthBench"
         ),
@@ -62,6 +63,7 @@ let package = Package(
             dependencies: [
                 "WidipApp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
     ]

@@ -233,6 +233,7 @@ struct AuthTests {
 struct SecondServer {
     let client: TestClient
     let process: Process
+    let port: Int
 
     static func run<Value>(sharing server: LiveServer, _ body: (SecondServer) async throws -> Value) async throws -> Value {
         let port = Int.random(in: 40000...49000)
@@ -259,7 +260,7 @@ struct SecondServer {
         }
         client.connect()
         defer { Task { try? await client.shutdown() } }
-        return try await body(SecondServer(client: client, process: process))
+        return try await body(SecondServer(client: client, process: process, port: port))
     }
 
     func request(_ method: HTTPRequest.Method, _ path: String, token: String? = nil) async throws -> HTTPResult {

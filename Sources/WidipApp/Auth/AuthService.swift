@@ -7,6 +7,7 @@ import PostgresNIO
 public struct Identity: Sendable {
     public var user: User
     public var sessionID: UUID
+    public var expiresAt: Date
     /// True when the token came from the session cookie: state-changing requests then need CSRF proof.
     public var viaCookie: Bool
 }
@@ -118,8 +119,8 @@ public struct AuthService: Sendable {
     /// The identity behind a bearer token or session cookie, or nil when the token is invalid, expired or revoked.
     public func authenticate(token: String, viaCookie: Bool) async throws -> Identity? {
         guard let claims = await tokens.verify(token), let sessionID = UUID(uuidString: claims.jti) else { return nil }
-        guard let user = try await sessions.activeUser(sessionID: sessionID), String(user.id) == claims.sub else { return nil }
-        return Identity(user: user, sessionID: sessionID, viaCookie: viaCookie)
+        guard let (user, expiresAt) = try await sessions.activeUser(sessionID: sessionID), String(user.id) == claims.sub else { return nil }
+        return Identity(user: user, sessionID: sessionID, expiresAt: expiresAt, viaCookie: viaCookie)
     }
 
     public func logout(_ identity: Identity, client info: ClientInfo) async throws {

@@ -23,16 +23,19 @@ public struct SessionRepository: Sendable {
     }
 
     /// The user behind a live session: not revoked, not expired, and still active.
-    public func activeUser(sessionID: UUID) async throws -> User? {
+    public func activeUser(sessionID: UUID) async throws -> (User, expiresAt: Date)? {
         let rows = try await client.query(
             """
-            SELECT u.id, u.username, u.role, u.accreditation_level, u.token_quota, u.active, u.last_login_at, u.created_at, u.updated_at
+            SELECT u.id, u.username, u.role, u.accreditation_level, u.token_quota, u.active, u.last_login_at, u.created_at, u.updated_at,
+                   s.expires_at
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.jti = \(sessionID) AND s.revoked_at IS NULL AND s.expires_at > NOW() AND u.active
             """,
             logger: logger
         )
-        for try await row in rows.decode(UserRepository.Row.self) { return UserRepository.user(row) }
+        for try await row in rows.decode((Int, String, String?, String, Int, Bool, Date?, Date, Date, Date).self) {
+            return (UserRepository.user((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8)), row.9)
+        }
         return nil
     }
 

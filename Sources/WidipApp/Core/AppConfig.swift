@@ -20,6 +20,8 @@ public struct AppConfig: Sendable {
     public var databasePoolSize: Int
     /// Display time zone for the French UI (storage and the API stay in UTC).
     public var displayTimeZone: TimeZone
+    /// How long event rows are kept for clients to resume from.
+    public var eventRetention: Duration
 
     public init(
         port: Int = 3002,
@@ -35,7 +37,8 @@ public struct AppConfig: Sendable {
         rateLimitPerMinute: Int = 100,
         bcryptCost: Int = 12,
         databasePoolSize: Int = 20,
-        displayTimeZone: TimeZone = TimeZone(identifier: "Europe/Paris")!
+        displayTimeZone: TimeZone = TimeZone(identifier: "Europe/Paris")!,
+        eventRetention: Duration = .seconds(72 * 3600)
     ) {
         self.port = port
         self.host = host
@@ -51,6 +54,7 @@ public struct AppConfig: Sendable {
         self.bcryptCost = bcryptCost
         self.databasePoolSize = databasePoolSize
         self.displayTimeZone = displayTimeZone
+        self.eventRetention = eventRetention
     }
 }
 
@@ -152,7 +156,8 @@ extension AppConfig {
             rateLimitPerMinute: try integer("RATE_LIMIT_PER_MINUTE", default: 100, range: 1...1_000_000),
             bcryptCost: try integer("BCRYPT_COST", default: 12, range: 4...31),
             databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 20, range: 1...500),
-            displayTimeZone: zone
+            displayTimeZone: zone,
+            eventRetention: .seconds(try integer("EVENT_RETENTION_HOURS", default: 72, range: 1...8760) * 3600)
         )
     }
 }

@@ -1,16 +1,20 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import NIOCore
 
-/// Per-request state: the peer address, and the identity once the session middleware found one.
-public struct AppRequestContext: RequestContext {
+/// Per-request state: the peer address, and the identity once the session middleware found one. WebSocket upgrades
+/// go through the same router and middleware as every other request.
+public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
     public let remoteAddress: SocketAddress?
+    public let webSocket: WebSocketHandlerReference<AppRequestContext>
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.webSocket = .init()
     }
 
     /// JSON bodies of this product are small; a larger one is refused with 413 before it is read.

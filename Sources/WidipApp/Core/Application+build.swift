@@ -15,6 +15,7 @@ public struct AppServices: Sendable {
     public let auth: AuthService
     public let audit: AuditRepository
     public let tokens: TokenService
+    public let events: EventRepository
     let userRepository: UserRepository
     let sessions: SessionRepository
     let limiter: RateLimiter
@@ -35,6 +36,7 @@ public struct AppServices: Sendable {
         self.audit = audit
         self.limiter = limiter
         self.tokens = tokens
+        self.events = EventRepository(client: postgres, logger: logger)
         self.users = UsersService(client: postgres, users: userRepository, sessions: sessions, audit: audit, hasher: hasher, logger: logger)
         self.auth = AuthService(
             client: postgres, users: userRepository, sessions: sessions, audit: audit, hasher: hasher, tokens: tokens, limiter: limiter, logger: logger
@@ -111,13 +113,23 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     AuthController(auth: services.auth, tokens: services.tokens).addRoutes(public: open, authenticated: signedIn)
     UsersController(users: services.users, audit: services.audit, timeZone: config.displayTimeZone).addRoutes(to: signedIn)
     pages.addRoutes(public: open, authenticated: signedIn)
+    let hub = EventHub()
+    RealtimeController(hub: hub, events: services.events, trustedOrigins: Set(config.corsOrigins), logger: logger).addRoutes(to: open)
 
     var app = Application(
         router: router,
+        // Upgrades go through the same router, so sessions, levels and origins are checked before any byte of WebSocket.
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router, configuration: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(25)))
+        ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "widip"),
         services: [
             services.postgres,
-            MaintenanceService(sessions: services.sessions, limiter: services.limiter, interval: .seconds(60), logger: logger),
+            EventListener(database: config.databaseURL, repository: services.events, hub: hub, logger: logger),
+            MaintenanceService(
+                sessions: services.sessions, limiter: services.limiter, events: services.events, eventRetention: config.eventRetention,
+                interval: .seconds(60), logger: logger
+            ),
         ],
         logger: logger
     )

@@ -5,6 +5,8 @@ import ServiceLifecycle
 struct MaintenanceService: Service {
     let sessions: SessionRepository
     let limiter: RateLimiter
+    let events: EventRepository
+    let eventRetention: Duration
     let interval: Duration
     let logger: Logger
 
@@ -14,6 +16,7 @@ struct MaintenanceService: Service {
             do {
                 try await limiter.prune()
                 try await sessions.pruneExpired()
+                try await events.prune(olderThan: eventRetention)
             } catch {
                 logger.warning("Maintenance failed; retrying at the next tick", metadata: ["error": "\(String(reflecting: error))"])
             }

@@ -34,6 +34,11 @@ public enum RouteAccessTable {
         RouteRule(method: .get, path: "/api/users/{id}", access: .level(.n4)),
         RouteRule(method: .put, path: "/api/users/{id}", access: .level(.n4)),
         RouteRule(method: .delete, path: "/api/users/{id}", access: .level(.n4)),
+        // Real-time bus: channels are filtered by level inside (safeguard N1, supervision N3, audit N4)
+        RouteRule(method: .get, path: "/api/ws", access: .level(.n0)),
+        RouteRule(method: .get, path: "/api/safeguard/ws", access: .level(.n1)),
+        RouteRule(method: .get, path: "/api/supervision/ws", access: .level(.n3)),
+        RouteRule(method: .get, path: "/api/events", access: .level(.n0)),
         // Web pages
         RouteRule(method: .get, path: "/", access: .level(.n0)),
         RouteRule(method: .get, path: "/connexion", access: .anonymous),

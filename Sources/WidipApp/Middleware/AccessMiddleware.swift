@@ -37,11 +37,7 @@ struct AccessMiddleware: RouterMiddleware {
     private func checkOrigin(_ request: Request) throws {
         let origin = request.headers[.origin] ?? request.headers[.referer].flatMap(Self.origin(ofURL:))
         guard let origin else { return }
-        // The scheme is not compared: behind a TLS proxy that does not say so, the server only sees plain HTTP.
-        let authority = URLComponents(string: origin).map { components in
-            (components.host ?? "") + (components.port.map { ":\($0)" } ?? "")
-        }
-        guard (authority != nil && authority?.lowercased() == request.ownAuthority) || trustedOrigins.contains(origin) else {
+        guard Self.isSameSite(origin: origin, request: request) || trustedOrigins.contains(origin) else {
             throw AppError(.forbidden, code: "csrf_origin", "Requête refusée : elle ne provient pas de ce site.")
         }
     }
@@ -60,6 +56,13 @@ struct AccessMiddleware: RouterMiddleware {
     }
 
     static let csrfRefused = AppError(.forbidden, code: "csrf_token", "Jeton de sécurité manquant ou expiré : rechargez la page et recommencez.")
+
+    /// True when `origin` names the host (and port) the request was sent to. The scheme is not compared: behind a
+    /// TLS proxy that does not say so, the server only sees plain HTTP.
+    static func isSameSite(origin: String, request: Request) -> Bool {
+        guard let components = URLComponents(string: origin), let host = components.host, let own = request.ownAuthority else { return false }
+        return (host + (components.port.map { ":\($0)" } ?? "")).lowercased() == own
+    }
 
     static func origin(ofURL text: String) -> String? {
         guard let url = URL(string: text), let scheme = url.scheme, let host = url.host else { return nil }
