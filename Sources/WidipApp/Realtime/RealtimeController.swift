@@ -167,6 +167,7 @@ struct RealtimeController {
     func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let identity = context.identity else { throw AppError.notAuthenticated }
         let query = request.uri.queryParameters
+        guard (query["channels"]?.count ?? 0) <= 200 else { throw AppError.invalidField("channels", "Trop long (200 caractères au plus).") }
         let requested = query["channels"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
         guard !requested.isEmpty else { throw AppError.invalidField("channels", "Indiquez au moins un canal (safeguard, supervision, audit).") }
         let channels = allowedChannels(requested, level: identity.user.level)

@@ -145,7 +145,7 @@ struct PagesController {
         if user.level >= .n4 { nav.append(NavLink(label: "Audit", href: "/audit", current: current == "/audit")) }
         return Chrome(
             title: title, signedIn: true, username: user.username, levelCode: user.level.rawValue, levelLabel: user.level.frenchLabel,
-            csrfToken: tokens.csrfToken(sessionID: identity.sessionID), nav: nav
+            csrfToken: tokens.csrfToken(sessionID: identity.sessionID), nav: nav, timeZone: format.timeZone.identifier
         )
     }
 
@@ -229,10 +229,13 @@ struct PagesController {
             olderHref = "/audit?" + (items.percentEncodedQuery ?? "")
         }
         func value(_ name: String) -> String { query[Substring(name)].map(String.init) ?? "" }
+        var header = chrome("Journal d'audit", context, current: "/audit")
+        header.channels = EventChannel.audit.rawValue
+        header.scripts = ["audit-live.js"]
         return try renderer.response(
             "audit/list",
             AuditPageModel(
-                chrome: chrome("Journal d'audit", context, current: "/audit"), rows: rows, filterUser: value("user_id"), filterAction: value("action"),
+                chrome: header, rows: rows, filterUser: value("user_id"), filterAction: value("action"),
                 filterTargetType: value("target_type"), filterTargetID: value("target_id"), filterFrom: value("from"), filterTo: value("to"),
                 actions: actions.map { Option(value: $0, label: $0, selected: $0 == value("action")) },
                 users: everyone.map { Option(value: String($0.id), label: $0.username, selected: String($0.id) == value("user_id")) },

@@ -42,6 +42,11 @@ struct Chrome {
     let levelLabel: String
     let csrfToken: String
     let nav: [NavLink]
+    /// Real-time channels this page follows (space-separated, read by realtime.js).
+    var channels = ""
+    /// Extra ES modules of this page, under /static/js/.
+    var scripts: [String] = []
+    var timeZone = "Europe/Paris"
 
     static func anonymous(title: String) -> Chrome {
         Chrome(title: title, signedIn: false, username: "", levelCode: "", levelLabel: "", csrfToken: "", nav: [])
