@@ -206,6 +206,39 @@ struct RealtimeTests {
             try await publish(server, count: 3, tag: "during")
             let events = await socket.events(3, timeout: .seconds(10))
             #expect(events.map { ($0["data"] as? [String: Any])?["tag"] as? String } == ["during", "during", "during"])
+            // And the new connection is listening: later events arrive as they commit.
+            try await publish(server, count: 1, tag: "later")
+            #expect((await socket.events(1).first?["data"] as? [String: Any])?["tag"] as? String == "later")
+        }
+    }
+
+    @Test func postgresRestartedWhileClientsAreConnectedLosesNoEvent() async throws {
+        try await PrivateCluster.withCluster { cluster in
+            try await LiveServer.run(on: cluster.url) { server in
+                let tech = try await server.signedIn(.n1)
+                let socket = TestSocket(port: server.port, token: tech.token)
+                defer { socket.close() }
+                try socket.subscribe(["safeguard"])
+                #expect(await socket.next(type: "subscribed") != nil)
+                try await publish(server, count: 1, tag: "before")
+                #expect(await socket.events(1).count == 1)
+
+                try cluster.restart()
+                // The pool and the listener both reconnect by themselves; writes may need a moment.
+                var written = 0
+                let deadline = ContinuousClock.now + .seconds(15)
+                while written < 3, ContinuousClock.now < deadline {
+                    do {
+                        try await publish(server, count: 1, tag: "after")
+                        written += 1
+                    } catch {
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                #expect(written == 3)
+                let events = await socket.events(3, timeout: .seconds(15))
+                #expect(events.map { ($0["data"] as? [String: Any])?["tag"] as? String } == ["after", "after", "after"])
+            }
         }
     }
 

@@ -136,6 +136,7 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     app.beforeServerStarts {
         let applied = try await services.migrate()
         if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
+        await hub.setStartingPoint(try await services.events.latestID())
     }
     return app
 }

@@ -64,8 +64,24 @@ public final class Subscription: Sendable {
 /// This instance's subscribers, fed by the listener with every committed event in id order.
 public actor EventHub {
     private var subscriptions: [UUID: Subscription] = [:]
+    private var start: Int64?
+    private var waitingForStart: [CheckedContinuation<Int64, Never>] = []
 
     public init() {}
+
+    /// Records the newest event id when the server starts, before it accepts any client.
+    public func setStartingPoint(_ id: Int64) {
+        guard start == nil else { return }
+        start = id
+        for waiter in waitingForStart { waiter.resume(returning: id) }
+        waitingForStart.removeAll()
+    }
+
+    /// The id the listener reads after on its first connection (waits until the server has started).
+    public func startingPoint() async -> Int64 {
+        if let start { return start }
+        return await withCheckedContinuation { waitingForStart.append($0) }
+    }
 
     public var count: Int { subscriptions.count }
 

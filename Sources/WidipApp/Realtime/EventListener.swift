@@ -26,6 +26,7 @@ public struct EventListener: Service {
         let position = Mutex<Int64?>(nil)
         /// Set once a connection is listening, so the next failure starts again from a short delay.
         let listened = Mutex(false)
+        let attempts = Mutex(0)
     }
 
     public func run() async throws {
@@ -50,7 +51,11 @@ public struct EventListener: Service {
 
     private func listen(cursor: Cursor) async throws {
         let configuration = try database.connectionConfiguration(applicationName: "widip-listener")
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        let attempt = cursor.attempts.withLock { value in
+            value += 1
+            return value
+        }
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: attempt, logger: logger)
         do {
             try await connection.listen(on: Self.notificationChannel) { notifications in
                 // A burst of notifications is one read: the signal holds at most one pending wake-up.
@@ -81,7 +86,9 @@ public struct EventListener: Service {
 
     private func startingPoint(_ cursor: Int64?) async throws -> Int64 {
         if let cursor { return cursor }
-        return try await repository.latestID()
+        // Where the server started (set once migrations ran, before the first client could subscribe): a listener
+        // that connects late must still deliver everything committed since then.
+        return await hub.startingPoint()
     }
 
     private func catchUp(from cursor: Int64) async throws -> Int64 {

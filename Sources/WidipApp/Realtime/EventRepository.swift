@@ -12,14 +12,18 @@ public struct EventRepository: Sendable {
         self.logger = logger
     }
 
-    public func publish(channel: EventChannel, type: String, data: JSONValue, minimumLevel: AccreditationLevel = .n0, on connection: PostgresConnection) async throws {
-        try await connection.query(
+    @discardableResult
+    public func publish(channel: EventChannel, type: String, data: JSONValue, minimumLevel: AccreditationLevel = .n0, on connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query(
             """
             INSERT INTO events (channel, type, data, min_level)
             VALUES (\(channel.rawValue), \(type), \(data.jsonText)::jsonb, \(minimumLevel.rawValue))
+            RETURNING id
             """,
             logger: logger
         )
+        for try await id in rows.decode(Int64.self) { return id }
+        throw AppError.internalFailure
     }
 
     /// Events after `id`, oldest first. Ids follow commit order (see migration 0002), so nothing committed later

@@ -28,16 +28,24 @@ struct LiveServer: Sendable {
         _ body: @escaping @Sendable (LiveServer) async throws -> Value
     ) async throws -> Value {
         try await TestDatabase.withFreshDatabase { database in
-            let config = testConfig(database: database, adjust: adjust)
-            var logger = Logger(label: "widip-test")
-            logger.logLevel = .warning
-            let app = try await buildApplication(config: config, logger: logger)
-            let services = await AppServices(config: config, logger: logger)
-            return try await services.withDatabase { services in
-                try await app.test(.live) { client in
-                    guard let port = client.port else { throw TestSetupError("live server has no port") }
-                    return try await body(LiveServer(client: client, port: port, services: services, config: config))
-                }
+            try await run(on: database, adjust: adjust, body)
+        }
+    }
+
+    /// The same, on a given database (a private cluster's).
+    static func run<Value: Sendable>(
+        on database: DatabaseURL, adjust: @escaping (inout AppConfig) -> Void = { _ in },
+        _ body: @escaping @Sendable (LiveServer) async throws -> Value
+    ) async throws -> Value {
+        let config = testConfig(database: database, adjust: adjust)
+        var logger = Logger(label: "widip-test")
+        logger.logLevel = .warning
+        let app = try await buildApplication(config: config, logger: logger)
+        let services = await AppServices(config: config, logger: logger)
+        return try await services.withDatabase { services in
+            try await app.test(.live) { client in
+                guard let port = client.port else { throw TestSetupError("live server has no port") }
+                return try await body(LiveServer(client: client, port: port, services: services, config: config))
             }
         }
     }
