@@ -4,35 +4,10 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import WidipApp
+import BenchSupport
 
 // Login under load at bcrypt cost 12, and what it does to everyone else's requests.
 // Run with bench/run (release build, its own PostgreSQL). Prints figures; asserts nothing.
-
-struct Figures: Sendable {
-    var samples: [Duration] = []
-    mutating func add(_ duration: Duration) { samples.append(duration) }
-
-    func percentile(_ p: Double) -> Double {
-        let sorted = samples.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
-        return milliseconds(sorted[max(0, index)])
-    }
-
-    var summary: String {
-        String(format: "p50 %7.1f ms   p99 %7.1f ms   max %7.1f ms   (n = %d)", percentile(0.5), percentile(0.99), percentile(1.0), samples.count)
-    }
-}
-
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-}
-
-func timed<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async rethrows -> (T, Duration) {
-    let start = ContinuousClock.now
-    let value = try await body()
-    return (value, ContinuousClock.now - start)
-}
 
 @main
 struct AuthBench {

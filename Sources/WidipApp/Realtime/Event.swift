@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// A channel of the bus and who may listen to it (PRD 3.4.1).
 public enum EventChannel: String, Sendable, CaseIterable {
@@ -33,6 +34,8 @@ public struct StoredEvent: Sendable, Equatable {
 
     /// `{"id", "type", "channel", "data", "at"}`, the wire format of the WebSocket and of the polling API.
     public let envelope: String
+    /// The same bytes, shared by every socket that sends them (no per-client copy).
+    public let envelopeBytes: ByteBuffer
 
     public init(id: Int64, channel: String, type: String, minimumLevel: AccreditationLevel, dataJSON: String, createdAt: Date) {
         self.id = id
@@ -43,6 +46,7 @@ public struct StoredEvent: Sendable, Equatable {
         self.createdAt = createdAt
         self.envelope =
             #"{"id":\#(id),"type":\#(Self.quoted(type)),"channel":\#(Self.quoted(channel)),"data":\#(dataJSON),"at":"\#(createdAt.formatted(.iso8601))"}"#
+        self.envelopeBytes = ByteBuffer(string: envelope)
     }
 
     /// Who may see this event: the channel's level and the row's own level, whichever is higher.

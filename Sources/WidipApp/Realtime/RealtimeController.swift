@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOWebSocket
 
 /// `WS /api/ws` (and the PRD's per-module paths) and the polling fallback `GET /api/events`.
 ///
@@ -149,13 +150,18 @@ struct RealtimeController {
         }
         try await outbound.write(.text(Self.subscribedMessage(channels: channels, refused: refused, lastID: sentThrough)))
         if resync { try await outbound.write(.text(#"{"type":"resync"}"#)) }
-        for event in replay { try await outbound.write(.text(event.envelope)) }
+        for event in replay { try await Self.send(event, to: outbound) }
         // Live events already covered by the replay (or older than the subscription) are skipped: ids follow commit order.
         for await event in subscription.events where event.id > sentThrough {
-            try await outbound.write(.text(event.envelope))
+            try await Self.send(event, to: outbound)
             sentThrough = event.id
         }
         return subscription.end
+    }
+
+    /// A text frame over the event's shared bytes: one encoding per event, whatever the number of clients.
+    static func send(_ event: StoredEvent, to outbound: WebSocketOutboundWriter) async throws {
+        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: event.envelopeBytes)))
     }
 
     static func subscribedMessage(channels: [String], refused: [String], lastID: Int64) -> String {
