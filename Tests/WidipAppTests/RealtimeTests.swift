@@ -35,6 +35,16 @@ struct RealtimeTests {
                 #expect(data?["action"] as? String == "user_create")
                 #expect(data?["username"] as? String == admin.user.username)
                 #expect(events.first?["at"] is String)
+
+                // Deactivating a user through instance A closes that user's sockets on instance B within a second.
+                let tech = try await server.signedIn(.n1)
+                let techSocket = TestSocket(port: second.port, token: tech.token)
+                try techSocket.subscribe(["safeguard"])
+                #expect(await techSocket.next(type: "subscribed") != nil)
+                let start = ContinuousClock.now
+                #expect(try await server.request(.delete, "/api/users/\(tech.user.id)", token: admin.token).status == .ok)
+                #expect(await techSocket.closeCode(timeout: .seconds(2)) == 4001)
+                #expect(ContinuousClock.now - start < .seconds(1))
             }
         }
     }
@@ -239,6 +249,30 @@ struct RealtimeTests {
                 let events = await socket.events(3, timeout: .seconds(15))
                 #expect(events.map { ($0["data"] as? [String: Any])?["tag"] as? String } == ["after", "after", "after"])
             }
+        }
+    }
+
+    @Test func aStalledSocketIsCutOffWhileOthersKeepReceiving() async throws {
+        try await LiveServer.run { server in
+            let tech = try await server.signedIn(.n1)
+            let healthy = TestSocket(port: server.port, token: tech.token)
+            defer { healthy.close() }
+            try healthy.subscribe(["safeguard"])
+            #expect(await healthy.next(type: "subscribed") != nil)
+            let stalled = try StalledSocket(port: server.port, token: tech.token)
+            defer { stalled.close() }
+            // Large events until the stalled client's kernel buffers and its queue of 512 are full.
+            let padding = String(repeating: "x", count: 16 * 1024)
+            let published = 1500
+            for _ in 0..<published {
+                try await server.services.postgres.withConnection { connection in
+                    try await server.services.events.publish(channel: .safeguard, type: "safeguard:new_request", data: ["pad": .string(padding)], on: connection)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(stalled.closeCode() == 4008, "the stalled client is closed as too slow")
+            // The healthy client got every one of them meanwhile.
+            #expect(await healthy.events(published, timeout: .seconds(30)).count == published)
         }
     }
 
