@@ -2,6 +2,7 @@ import BenchSupport
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
+import HummingbirdWSCompression
 import Logging
 import PostgresNIO
 import Synchronization
@@ -12,6 +13,8 @@ import WidipApp
 // Run with bench/run. Prints figures; asserts nothing.
 
 let clientCount = Int(ProcessInfo.processInfo.environment["BENCH_CLIENTS"] ?? "") ?? 1000
+/// BENCH_COMPRESSION=1: servers offer permessage-deflate and clients ask for it, as browsers do.
+let compression = ProcessInfo.processInfo.environment["BENCH_COMPRESSION"] == "1"
 let steadyEvents = 200  // 10 s at 20 events/s
 let burstEvents = 200
 
@@ -78,7 +81,10 @@ struct RealtimeBench {
             // Baseline: a raw pg_notify round trip on the same database.
             let notifyFigures = try await rawNotifyRoundTrip(database: database, logger: logger)
 
-            let serverEnvironment = ["JWT_SECRET": secret, "DATABASE_URL": databaseText, "BCRYPT_COST": "4", "RATE_LIMIT_PER_MINUTE": "1000000"]
+            let serverEnvironment = [
+                "JWT_SECRET": secret, "DATABASE_URL": databaseText, "BCRYPT_COST": "4", "RATE_LIMIT_PER_MINUTE": "1000000",
+                "WS_COMPRESSION": compression ? "1" : "0",
+            ]
             let basePort = Int.random(in: 41000...47000)
             let servers = try [ServerProcess(binary: binary, port: basePort, environment: serverEnvironment),
                                ServerProcess(binary: binary, port: basePort + 1, environment: serverEnvironment)]
@@ -99,7 +105,8 @@ struct RealtimeBench {
                     var quiet = Logger(label: "client")
                     quiet.logLevel = .critical
                     _ = try? await WebSocketClient.connect(
-                        url: "ws://127.0.0.1:\(port)/api/ws", configuration: .init(additionalHeaders: headers), logger: quiet
+                        url: "ws://127.0.0.1:\(port)/api/ws",
+                        configuration: .init(additionalHeaders: headers, extensions: compression ? [.perMessageDeflate()] : []), logger: quiet
                     ) { inbound, outbound, _ in
                         try await outbound.write(.text(#"{"subscribe":["safeguard"],"resume_from":null}"#))
                         var seen = Set<Int>()
@@ -152,7 +159,7 @@ struct RealtimeBench {
             let delivered = Double(steadyEvents * connected)
 
             print("")
-            print("Bus temps réel : \(connected)/\(clientCount) clients abonnés, 2 instances widip (release), \(ProcessInfo.processInfo.activeProcessorCount) cœurs vus")
+            print("Bus temps réel : \(connected)/\(clientCount) clients abonnés, 2 instances widip (release), \(ProcessInfo.processInfo.activeProcessorCount) cœurs vus, compression \(compression ? "permessage-deflate" : "aucune")")
             print("  pg_notify brut, aller-retour            \(notifyFigures.summary)")
             print("  INSERT d'un événement (autocommit)      \(insert.summary)")
             print("  commit → client WebSocket, 20 év./s     \(steady.summary)")

@@ -22,6 +22,9 @@ public struct AppConfig: Sendable {
     public var displayTimeZone: TimeZone
     /// How long event rows are kept for clients to resume from.
     public var eventRetention: Duration
+    /// Offer per-message compression (permessage-deflate) to WebSocket clients. Off: the messages are small and
+    /// compression costs more CPU than it saves bytes (see the README's figures).
+    public var webSocketCompression: Bool
 
     public init(
         port: Int = 3002,
@@ -38,7 +41,8 @@ public struct AppConfig: Sendable {
         bcryptCost: Int = 12,
         databasePoolSize: Int = 20,
         displayTimeZone: TimeZone = TimeZone(identifier: "Europe/Paris")!,
-        eventRetention: Duration = .seconds(72 * 3600)
+        eventRetention: Duration = .seconds(72 * 3600),
+        webSocketCompression: Bool = false
     ) {
         self.port = port
         self.host = host
@@ -55,6 +59,7 @@ public struct AppConfig: Sendable {
         self.databasePoolSize = databasePoolSize
         self.displayTimeZone = displayTimeZone
         self.eventRetention = eventRetention
+        self.webSocketCompression = webSocketCompression
     }
 }
 
@@ -157,7 +162,8 @@ extension AppConfig {
             bcryptCost: try integer("BCRYPT_COST", default: 12, range: 4...31),
             databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 20, range: 1...500),
             displayTimeZone: zone,
-            eventRetention: .seconds(try integer("EVENT_RETENTION_HOURS", default: 72, range: 1...8760) * 3600)
+            eventRetention: .seconds(try integer("EVENT_RETENTION_HOURS", default: 72, range: 1...8760) * 3600),
+            webSocketCompression: try integer("WS_COMPRESSION", default: 0, range: 0...1) == 1
         )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWSCompression
 import Logging
 import NIOPosix
 import PostgresNIO
@@ -120,7 +121,11 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
         router: router,
         // Upgrades go through the same router, so sessions, levels and origins are checked before any byte of WebSocket.
         server: .http1WebSocketUpgrade(
-            webSocketRouter: router, configuration: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(25)))
+            webSocketRouter: router,
+            configuration: .init(
+                maxFrameSize: 64 * 1024, extensions: config.webSocketCompression ? [.perMessageDeflate(minFrameSizeToCompress: 64)] : [],
+                autoPing: .enabled(timePeriod: .seconds(25))
+            )
         ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "widip"),
         services: [
