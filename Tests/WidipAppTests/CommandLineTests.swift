@@ -10,13 +10,17 @@ struct CommandLineTests {
             .appendingPathComponent(".build/debug/widip")
     }
 
-    struct Outcome {
+    struct Outcome: Sendable {
         let status: Int32
         let output: String
         let errors: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String], input: String? = nil) throws -> Outcome {
+    static func run(_ arguments: [String], environment: [String: String], input: String? = nil) async throws -> Outcome {
+        try await offThePool { try runBlocking(arguments, environment: environment, input: input) }
+    }
+
+    static func runBlocking(_ arguments: [String], environment: [String: String], input: String? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -41,20 +45,20 @@ struct CommandLineTests {
         return Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
     }
 
-    @Test func unknownSubcommandPrintsOneLineAndExitsWith2() throws {
-        let outcome = try Self.run(["frobnicate"], environment: [:])
+    @Test func unknownSubcommandPrintsOneLineAndExitsWith2() async throws {
+        let outcome = try await Self.run(["frobnicate"], environment: [:])
         #expect(outcome.status == 2)
         #expect(outcome.errors.split(separator: "\n").count == 1)
     }
 
-    @Test func badOptionValueExitsWith2() throws {
-        let outcome = try Self.run(["user", "create", "--username", "x", "--level", "N9", "--password-stdin"], environment: [:])
+    @Test func badOptionValueExitsWith2() async throws {
+        let outcome = try await Self.run(["user", "create", "--username", "x", "--level", "N9", "--password-stdin"], environment: [:])
         #expect(outcome.status == 2)
         #expect(outcome.errors.split(separator: "\n").count == 1)
     }
 
-    @Test func serveRefusesAShortSecretNamingTheVariable() throws {
-        let outcome = try Self.run(["serve"], environment: ["JWT_SECRET": "short", "DATABASE_URL": "postgresql://a:b@127.0.0.1:1/x"])
+    @Test func serveRefusesAShortSecretNamingTheVariable() async throws {
+        let outcome = try await Self.run(["serve"], environment: ["JWT_SECRET": "short", "DATABASE_URL": "postgresql://a:b@127.0.0.1:1/x"])
         #expect(outcome.status == 1)
         let lines = outcome.errors.split(separator: "\n")
         #expect(lines.count == 1)
@@ -66,30 +70,30 @@ struct CommandLineTests {
         try await TestDatabase.withFreshDatabase { database in
             let url = "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
             let environment = ["JWT_SECRET": String(repeating: "k", count: 40), "DATABASE_URL": url, "BCRYPT_COST": "4"]
-            #expect(try Self.run(["migrate"], environment: environment).status == 0)
-            #expect(try Self.run(["migrate"], environment: environment).output.contains("déjà à jour"))
+            #expect(try await Self.run(["migrate"], environment: environment).status == 0)
+            #expect(try await Self.run(["migrate"], environment: environment).output.contains("déjà à jour"))
 
-            let created = try Self.run(
+            let created = try await Self.run(
                 ["user", "create", "--username", "khora", "--level", "N4", "--role", "admin", "--password-stdin"], environment: environment,
                 input: "un-mot-de-passe-long\n"
             )
             #expect(created.status == 0, "\(created.errors)")
-            let duplicate = try Self.run(
+            let duplicate = try await Self.run(
                 ["user", "create", "--username", "KHORA", "--level", "N1", "--password-stdin"], environment: environment, input: "un-autre-mot-de-passe\n"
             )
             #expect(duplicate.status == 1)
             #expect(duplicate.errors.contains("déjà utilisé"))
 
-            let reset = try Self.run(["user", "reset-password", "--username", "khora", "--password-stdin"], environment: environment, input: "nouveau-mot-de-passe\n")
+            let reset = try await Self.run(["user", "reset-password", "--username", "khora", "--password-stdin"], environment: environment, input: "nouveau-mot-de-passe\n")
             #expect(reset.status == 0, "\(reset.errors)")
 
             try await TestDatabase.execute("INSERT INTO users (username, password) VALUES ('legacy1', 'clair-1'), ('legacy2', 'clair-2')", on: database)
-            let hashed = try Self.run(["hash-legacy-passwords"], environment: environment)
+            let hashed = try await Self.run(["hash-legacy-passwords"], environment: environment)
             #expect(hashed.output.contains("2 mot(s)"))
-            let again = try Self.run(["hash-legacy-passwords"], environment: environment)
+            let again = try await Self.run(["hash-legacy-passwords"], environment: environment)
             #expect(again.output.contains("0 mot(s)"))
 
-            let bootstrap = try Self.run(["bootstrap-admin"], environment: environment)
+            let bootstrap = try await Self.run(["bootstrap-admin"], environment: environment)
             #expect(bootstrap.status == 0)
             #expect(bootstrap.output.isEmpty, "an active N4 exists: no new admin, no password printed")
         }
@@ -99,10 +103,10 @@ struct CommandLineTests {
         try await TestDatabase.withFreshDatabase { database in
             let url = "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
             let environment = ["JWT_SECRET": String(repeating: "k", count: 40), "DATABASE_URL": url, "BCRYPT_COST": "4"]
-            let first = try Self.run(["bootstrap-admin"], environment: environment)
+            let first = try await Self.run(["bootstrap-admin"], environment: environment)
             #expect(first.status == 0)
             #expect(first.output.contains("admin"))
-            let second = try Self.run(["bootstrap-admin"], environment: environment)
+            let second = try await Self.run(["bootstrap-admin"], environment: environment)
             #expect(second.output.isEmpty)
         }
     }

@@ -148,6 +148,19 @@ struct RealtimeTests {
         }
     }
 
+    @Test func anExpiringSessionClosesItsSocket() async throws {
+        try await LiveServer.run { server in
+            let tech = try await server.signedIn(.n1)
+            try await TestDatabase.execute(
+                "UPDATE sessions SET expires_at = NOW() + INTERVAL '1 second' WHERE user_id = \(tech.user.id)", on: server.config.databaseURL
+            )
+            let socket = TestSocket(port: server.port, token: tech.token)
+            try socket.subscribe(["safeguard"])
+            #expect(await socket.next(type: "subscribed") != nil)
+            #expect(await socket.closeCode(timeout: .seconds(3)) == 4001)
+        }
+    }
+
     @Test func theModulePathsSubscribeToTheirChannel() async throws {
         try await LiveServer.run { server in
             let tech = try await server.signedIn(.n1)
@@ -233,7 +246,7 @@ struct RealtimeTests {
                 try await publish(server, count: 1, tag: "before")
                 #expect(await socket.events(1).count == 1)
 
-                try cluster.restart()
+                try await cluster.restart()
                 // The pool and the listener both reconnect by themselves; writes may need a moment.
                 var written = 0
                 let deadline = ContinuousClock.now + .seconds(15)
@@ -259,7 +272,7 @@ struct RealtimeTests {
             defer { healthy.close() }
             try healthy.subscribe(["safeguard"])
             #expect(await healthy.next(type: "subscribed") != nil)
-            let stalled = try StalledSocket(port: server.port, token: tech.token)
+            let stalled = try await offThePool { try StalledSocket(port: server.port, token: tech.token) }
             defer { stalled.close() }
             // Large events until the stalled client's kernel buffers and its queue of 512 are full.
             let padding = String(repeating: "x", count: 16 * 1024)
@@ -270,7 +283,7 @@ struct RealtimeTests {
                 }
             }
             try await Task.sleep(for: .milliseconds(500))
-            #expect(stalled.closeCode() == 4008, "the stalled client is closed as too slow")
+            #expect(try await offThePool { stalled.closeCode() } == 4008, "the stalled client is closed as too slow")
             // The healthy client got every one of them meanwhile.
             #expect(await healthy.events(published, timeout: .seconds(30)).count == published)
         }

@@ -42,8 +42,8 @@ struct Chrome {
     let levelLabel: String
     let csrfToken: String
     let nav: [NavLink]
-    /// Real-time channels this page follows (space-separated, read by realtime.js).
-    var channels = ""
+    /// Real-time channels this page follows (space-separated, read by realtime.js); nil on pages without live data.
+    var channels: String?
     /// Extra ES modules of this page, under /static/js/.
     var scripts: [String] = []
     var timeZone = "Europe/Paris"

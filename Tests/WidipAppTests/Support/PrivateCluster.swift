@@ -6,7 +6,7 @@ import WidipApp
 
 /// A PostgreSQL cluster of one test's own, that the test may stop and start (the shared one must stay up).
 /// Uses the binaries `./test` found (`WIDIP_TEST_PG_BIN`); as root, runs them as `nobody`, as Postgres requires.
-struct PrivateCluster {
+struct PrivateCluster: Sendable {
     let directory: URL
     let port: Int
     let bin: String
@@ -19,13 +19,20 @@ struct PrivateCluster {
         }
         let directory = URL(fileURLWithPath: "/tmp/widip-cluster-\(UUID().uuidString.prefix(8))")
         let cluster = PrivateCluster(directory: directory, port: Int.random(in: 55000...59000), bin: bin)
-        try cluster.create()
-        defer {
-            try? cluster.pgctl(["stop", "-m", "immediate"])
-            try? FileManager.default.removeItem(at: directory)
+        try await offThePool { try cluster.create() }
+        try await offThePool {
+            try cluster.pgctl(["start", "-w", "-o", "-p \(cluster.port) -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"])
         }
-        try cluster.pgctl(["start", "-w", "-o", "-p \(cluster.port) -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"])
-        return try await body(cluster)
+        do {
+            let value = try await body(cluster)
+            try? await offThePool { try cluster.pgctl(["stop", "-m", "immediate"]) }
+            try? FileManager.default.removeItem(at: directory)
+            return value
+        } catch {
+            try? await offThePool { try cluster.pgctl(["stop", "-m", "immediate"]) }
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
     }
 
     private func create() throws {
@@ -38,8 +45,11 @@ struct PrivateCluster {
         try postgres("pg_ctl", ["-D", directory.path, "-l", directory.path + "/server.log"] + arguments)
     }
 
-    func restart() throws {
-        try pgctl(["restart", "-m", "fast", "-w", "-o", "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"])
+    func restart() async throws {
+        let cluster = self
+        try await offThePool {
+            try cluster.pgctl(["restart", "-m", "fast", "-w", "-o", "-p \(cluster.port) -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"])
+        }
     }
 
     private func postgres(_ tool: String, _ arguments: [String]) throws {

@@ -110,6 +110,4 @@ function stopPolling() {
 if (channels.length > 0) {
   setState("offline", "Connexion…");
   connect();
-} else if (indicator) {
-  indicator.hidden = true;
 }
