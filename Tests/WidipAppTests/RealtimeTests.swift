@@ -291,8 +291,8 @@ struct RealtimeTests {
 
     @Test func aClientThatCannotKeepUpIsCutOffAlone() async {
         let hub = EventHub()
-        let slow = Subscription(userID: 1, sessionID: UUID(), level: .n4, channels: ["safeguard"])
-        let other = Subscription(userID: 2, sessionID: UUID(), level: .n4, channels: ["safeguard"])
+        let slow = Subscription(sessionID: UUID(), level: .n4, channels: ["safeguard"])
+        let other = Subscription(sessionID: UUID(), level: .n4, channels: ["safeguard"])
         await hub.add(slow)
         await hub.add(other)
         let consumer = Task {

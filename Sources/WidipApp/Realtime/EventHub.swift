@@ -31,7 +31,6 @@ public final class Subscription: Sendable {
     public static let queueCapacity = 512
 
     public let id = UUID()
-    public let userID: Int
     public let sessionID: UUID
     public let level: AccreditationLevel
     public let channels: Set<String>
@@ -39,8 +38,7 @@ public final class Subscription: Sendable {
     private let continuation: AsyncStream<StoredEvent>.Continuation
     private let ending = Mutex<SubscriptionEnd?>(nil)
 
-    public init(userID: Int, sessionID: UUID, level: AccreditationLevel, channels: Set<String>) {
-        self.userID = userID
+    public init(sessionID: UUID, level: AccreditationLevel, channels: Set<String>) {
         self.sessionID = sessionID
         self.level = level
         self.channels = channels
@@ -82,8 +80,6 @@ public actor EventHub {
         if let start { return start }
         return await withCheckedContinuation { waitingForStart.append($0) }
     }
-
-    public var count: Int { subscriptions.count }
 
     public func add(_ subscription: Subscription) {
         subscriptions[subscription.id] = subscription

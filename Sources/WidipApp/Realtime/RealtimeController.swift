@@ -96,7 +96,7 @@ struct RealtimeController {
                     let requested = fixedChannel.map { [$0.rawValue] } ?? (request.subscribe ?? [])
                     let channels = allowedChannels(requested, level: identity.user.level)
                     let subscription = Subscription(
-                        userID: identity.user.id, sessionID: identity.sessionID, level: identity.user.level,
+                        sessionID: identity.sessionID, level: identity.user.level,
                         channels: Set(channels.allowed.map(\.rawValue))
                     )
                     pump = Task {
