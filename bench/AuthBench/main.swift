@@ -15,11 +15,9 @@ struct AuthBench {
     static let loginsPerUser = 5  // the login limit is 5 per minute per (IP, user): stay within it
 
     static func main() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let databaseText = environment["BENCH_DATABASE_URL"], let binary = environment["BENCH_WIDIP_BINARY"] else {
-            FileHandle.standardError.write(Data("usage: bench/run (sets BENCH_DATABASE_URL and BENCH_WIDIP_BINARY)\n".utf8))
-            exit(2)
-        }
+        let settings = BenchSettings.fromEnvironment()
+        let databaseText = settings.databaseURL
+        let binary = settings.widipBinary
         let database = try DatabaseURL(parsing: databaseText)
         let secret = String(repeating: "b", count: 48)
         var logger = Logger(label: "bench")
@@ -38,24 +36,12 @@ struct AuthBench {
 
         // The server under test is the release `widip serve`, in its own process, as in production.
         let port = Int.random(in: 41000...48000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: binary)
-        server.arguments = ["serve"]
-        server.environment = [
-            "PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1", "JWT_SECRET": secret, "BCRYPT_COST": "12",
-            "DATABASE_URL": databaseText, "RATE_LIMIT_PER_MINUTE": "1000000",
-        ]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
-        }
-        for _ in 0..<200 {
-            if (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let server = try ServerProcess(
+            binary: binary, port: port,
+            environment: ["JWT_SECRET": secret, "BCRYPT_COST": "12", "DATABASE_URL": databaseText, "RATE_LIMIT_PER_MINUTE": "1000000"]
+        )
+        defer { server.stop() }
+        try await server.waitUntilListening()
 
         // Baseline 1: one bcrypt verification at cost 12, called directly (what a login cannot go below).
         let hasher = PasswordHasher(cost: 12, threadPool: .singleton)

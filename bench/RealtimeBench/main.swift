@@ -54,11 +54,9 @@ func sequence(in text: Substring) -> Int? {
 @main
 struct RealtimeBench {
     static func main() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let databaseText = environment["BENCH_DATABASE_URL"], let binary = environment["BENCH_WIDIP_BINARY"] else {
-            FileHandle.standardError.write(Data("usage: bench/run (sets BENCH_DATABASE_URL and BENCH_WIDIP_BINARY)\n".utf8))
-            exit(2)
-        }
+        let settings = BenchSettings.fromEnvironment()
+        let databaseText = settings.databaseURL
+        let binary = settings.widipBinary
         let database = try DatabaseURL(parsing: databaseText)
         let secret = String(repeating: "r", count: 48)
         let logger = { () -> Logger in

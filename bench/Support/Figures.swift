@@ -30,6 +30,22 @@ public func timed<T>(isolation: isolated (any Actor)? = #isolation, _ body: () a
 }
 
 
+/// What `bench/run` passes to every benchmark: the database and the release `widip` binary to start.
+public struct BenchSettings: Sendable {
+    public let databaseURL: String
+    public let widipBinary: String
+
+    /// Reads the settings, or prints the usage and exits with 2.
+    public static func fromEnvironment() -> BenchSettings {
+        let environment = ProcessInfo.processInfo.environment
+        guard let databaseURL = environment["BENCH_DATABASE_URL"], let binary = environment["BENCH_WIDIP_BINARY"] else {
+            FileHandle.standardError.write(Data("usage: bench/run (sets BENCH_DATABASE_URL and BENCH_WIDIP_BINARY)\n".utf8))
+            exit(2)
+        }
+        return BenchSettings(databaseURL: databaseURL, widipBinary: binary)
+    }
+}
+
 /// A `widip serve` process of the release build, as in production, on its own port.
 public final class ServerProcess: Sendable {
     public let process: Process

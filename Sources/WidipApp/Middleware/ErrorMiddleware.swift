@@ -74,11 +74,16 @@ struct ErrorMiddleware: RouterMiddleware {
         let envelope = Envelope(error: .init(code: error.code, message: error.message, field: error.field))
         let data = (try? JSONBody<Envelope>.encoder.encode(envelope)) ?? Data(#"{"error":{"code":"internal_error","message":"Erreur interne."}}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        addHeaders(of: error, for: request, to: &headers)
+        if error.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: error.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// What an error answer says besides its body, for pages and API alike: when to retry, which methods exist.
+    static func addHeaders(of error: AppError, for request: Request, to headers: inout HTTPFields) {
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         if error.kind == .methodNotAllowed {
             headers[.allow] = RouteAccessTable.allowedMethods(forPath: request.uri.path).map(\.rawValue).joined(separator: ", ")
         }
-        if error.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        return Response(status: error.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

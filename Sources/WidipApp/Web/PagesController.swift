@@ -125,7 +125,7 @@ struct PagesController {
             var response = try renderer.response(
                 "auth/login", LoginPage(chrome: .anonymous(title: "Connexion"), username: username, next: next, error: error.message), status: error.kind.status
             )
-            if let retryAfter = error.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+            ErrorMiddleware.addHeaders(of: error, for: request, to: &response.headers)
             return response
         }
     }
@@ -266,10 +266,7 @@ struct PagesController {
         var response =
             (try? renderer.response("errors/error", page, status: error.kind.status))
             ?? Response(status: error.kind.status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: error.message)))
-        if let retryAfter = error.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
-        if error.kind == .methodNotAllowed {
-            response.headers[.allow] = RouteAccessTable.allowedMethods(forPath: request.uri.path).map(\.rawValue).joined(separator: ", ")
-        }
+        ErrorMiddleware.addHeaders(of: error, for: request, to: &response.headers)
         return response
     }
 
