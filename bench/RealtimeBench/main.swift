@@ -65,7 +65,7 @@ struct RealtimeBench {
             return logger
         }()
         let config = AppConfig(jwtSecret: secret, databaseURL: database, bcryptCost: 4)
-        let services = await AppServices(config: config, logger: logger)
+        let services = try await AppServices(config: config, logger: logger)
 
         try await services.withDatabase { services in
             _ = try await services.migrate()

@@ -25,6 +25,12 @@ public struct AppConfig: Sendable {
     /// Offer per-message compression (permessage-deflate) to WebSocket clients. Off: the messages are small and
     /// compression costs more CPU than it saves bytes (see the README's figures).
     public var webSocketCompression: Bool
+    /// How long one MCP tool call may take before it is cancelled.
+    public var mcpCallTimeout: Duration
+    /// Security levels that replace the catalogue's (`MCP_TOOL_LEVELS`).
+    public var mcpToolLevels: [String: ToolLevel]
+    /// Bearer token a Prometheus scraper presents at `/metrics`; without it, `/metrics` is not served.
+    public var metricsToken: String?
 
     public init(
         port: Int = 3002,
@@ -42,7 +48,10 @@ public struct AppConfig: Sendable {
         databasePoolSize: Int = 20,
         displayTimeZone: TimeZone = TimeZone(identifier: "Europe/Paris")!,
         eventRetention: Duration = .seconds(72 * 3600),
-        webSocketCompression: Bool = false
+        webSocketCompression: Bool = false,
+        mcpCallTimeout: Duration = .seconds(30),
+        mcpToolLevels: [String: ToolLevel] = [:],
+        metricsToken: String? = nil
     ) {
         self.port = port
         self.host = host
@@ -60,6 +69,17 @@ public struct AppConfig: Sendable {
         self.displayTimeZone = displayTimeZone
         self.eventRetention = eventRetention
         self.webSocketCompression = webSocketCompression
+        self.mcpCallTimeout = mcpCallTimeout
+        self.mcpToolLevels = mcpToolLevels
+        self.metricsToken = metricsToken
+    }
+
+    /// The MCP endpoint: `MCP_SERVER_URL` as given, or with `/mcp` added when it names only a server
+    /// (`http://localhost:3001`, as in the PRD).
+    public var mcpEndpoint: String? {
+        guard let mcpServerURL, var components = URLComponents(string: mcpServerURL) else { return nil }
+        if components.path.isEmpty || components.path == "/" { components.path = "/mcp" }
+        return components.string
     }
 }
 
@@ -93,7 +113,7 @@ extension AppConfig {
         return try AppConfig(reader: ConfigReader(providers: providers))
     }
 
-    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY"]
+    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "METRICS_TOKEN"]
 
     init(reader: ConfigReader) throws {
         func text(_ name: String) -> String? {
@@ -114,6 +134,14 @@ extension AppConfig {
                 throw ConfigError(variable: name, problem: "doit être une URL http(s) complète, par exemple http://localhost:3001")
             }
             return raw
+        }
+
+        func metricsToken(_ value: String?) throws -> String? {
+            guard let value else { return nil }
+            guard value.utf8.count >= 24 else {
+                throw ConfigError(variable: "METRICS_TOKEN", problem: "trop court : il faut au moins 24 caractères aléatoires")
+            }
+            return value
         }
 
         guard let secret = text("JWT_SECRET") else {
@@ -163,7 +191,10 @@ extension AppConfig {
             databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 20, range: 1...500),
             displayTimeZone: zone,
             eventRetention: .seconds(try integer("EVENT_RETENTION_HOURS", default: 72, range: 1...8760) * 3600),
-            webSocketCompression: try integer("WS_COMPRESSION", default: 0, range: 0...1) == 1
+            webSocketCompression: try integer("WS_COMPRESSION", default: 0, range: 0...1) == 1,
+            mcpCallTimeout: .seconds(try integer("MCP_TIMEOUT_SECONDS", default: 30, range: 1...600)),
+            mcpToolLevels: try ToolCatalogue.parseOverrides(text("MCP_TOOL_LEVELS") ?? ""),
+            metricsToken: try metricsToken(text("METRICS_TOKEN"))
         )
     }
 }

@@ -15,6 +15,8 @@ public struct AppError: Error, Sendable, Equatable {
         case unprocessable = "unprocessable"
         case tooManyRequests = "rate_limited"
         case unavailable
+        case badGateway = "bad_gateway"
+        case gatewayTimeout = "gateway_timeout"
         case internalError = "internal_error"
 
         public var status: HTTPResponse.Status {
@@ -30,6 +32,8 @@ public struct AppError: Error, Sendable, Equatable {
             case .unprocessable: .unprocessableContent
             case .tooManyRequests: .tooManyRequests
             case .unavailable: .serviceUnavailable
+            case .badGateway: .badGateway
+            case .gatewayTimeout: .gatewayTimeout
             case .internalError: .internalServerError
             }
         }

@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdWSCompression
 import Logging
 import NIOPosix
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 
 /// Everything a running server is made of, wired once. `widip serve`, the command-line tools and every live test
@@ -17,11 +19,17 @@ public struct AppServices: Sendable {
     public let audit: AuditRepository
     public let tokens: TokenService
     public let events: EventRepository
+    public let mcp: MCPToolService
+    public let metrics: PrometheusCollectorRegistry
+    let mcpConnection: MCPConnection?
+    let httpClient: HTTPClient
+    let toolCalls: ToolCallRepository
     let userRepository: UserRepository
     let sessions: SessionRepository
     let limiter: RateLimiter
 
-    public init(config: AppConfig, logger: Logger) async {
+    /// `approvals` is where L3+ approvals are checked; until SAFEGUARD provides its ledger, none exists.
+    public init(config: AppConfig, logger: Logger, approvals: any ApprovalLedger = NoApprovalLedger()) async throws {
         self.config = config
         self.logger = logger
         let postgres = config.databaseURL.makeClient(poolSize: config.databasePoolSize, logger: logger)
@@ -42,6 +50,23 @@ public struct AppServices: Sendable {
         self.auth = AuthService(
             client: postgres, users: userRepository, sessions: sessions, audit: audit, hasher: hasher, tokens: tokens, limiter: limiter, logger: logger
         )
+        var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        // Concurrent tool calls each hold a connection for their whole reply; the default of 8 would queue them.
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        let httpClient = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: httpConfiguration)
+        self.httpClient = httpClient
+        let mcpConnection = config.mcpEndpoint.map {
+            MCPConnection(settings: .init(endpoint: $0, apiKey: config.mcpAPIKey, callTimeout: config.mcpCallTimeout), httpClient: httpClient, logger: logger)
+        }
+        self.mcpConnection = mcpConnection
+        let metrics = PrometheusCollectorRegistry()
+        self.metrics = metrics
+        let toolCalls = ToolCallRepository(client: postgres, logger: logger)
+        self.toolCalls = toolCalls
+        self.mcp = MCPToolService(
+            connection: mcpConnection, catalogue: try ToolCatalogue.bundled(overrides: config.mcpToolLevels), approvals: approvals, calls: toolCalls,
+            audit: audit, metrics: PrometheusMetricsFactory(registry: metrics), logger: logger
+        )
     }
 
     /// Applies pending migrations. An unreachable database is reported after `timeout` instead of retried forever.
@@ -58,22 +83,33 @@ public struct AppServices: Sendable {
         }
     }
 
-    /// Runs `body` with the Postgres client's pool running (for the command-line tools).
+    /// Runs `body` with the Postgres client's pool running (for the command-line tools), then closes the outbound
+    /// HTTP client.
     public func withDatabase<Value: Sendable>(_ body: @Sendable (AppServices) async throws -> Value) async throws -> Value {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await postgres.run() }
-            defer { group.cancelAll() }
-            return try await body(self)
+        let result: Result<Value, any Error>
+        do {
+            result = .success(
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await postgres.run() }
+                    defer { group.cancelAll() }
+                    return try await body(self)
+                }
+            )
+        } catch {
+            result = .failure(error)
         }
+        await mcpConnection?.close()
+        try? await httpClient.shutdown()
+        return try result.get()
     }
 }
 
 /// Builds the whole server: database pool, migrations on start, middleware, API, pages and static files.
 public func buildApplication(config: AppConfig, logger: Logger? = nil) async throws -> some ApplicationProtocol {
     let logger = logger ?? Logger(label: "widip")
-    let services = await AppServices(config: config, logger: logger)
+    let services = try await AppServices(config: config, logger: logger)
     let renderer = try await PageRenderer()
-    let health = HealthService(client: services.postgres, config: config, logger: logger)
+    let health = HealthService(client: services.postgres, config: config, mcp: services.mcp, logger: logger)
     let pages = PagesController(
         renderer: renderer, auth: services.auth, users: services.users, audit: services.audit, tokens: services.tokens,
         format: FrenchFormat(timeZone: config.displayTimeZone)
@@ -132,9 +168,10 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
             services.postgres,
             EventListener(database: config.databaseURL, repository: services.events, hub: hub, logger: logger),
             MaintenanceService(
-                sessions: services.sessions, limiter: services.limiter, events: services.events, eventRetention: config.eventRetention,
-                interval: .seconds(60), logger: logger
+                sessions: services.sessions, limiter: services.limiter, events: services.events, toolCalls: services.toolCalls,
+                eventRetention: config.eventRetention, interval: .seconds(60), logger: logger
             ),
+            OutboundHTTPService(httpClient: services.httpClient, mcp: services.mcpConnection),
         ],
         logger: logger
     )

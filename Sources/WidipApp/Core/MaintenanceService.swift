@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Logging
 import ServiceLifecycle
 
@@ -6,6 +7,7 @@ struct MaintenanceService: Service {
     let sessions: SessionRepository
     let limiter: RateLimiter
     let events: EventRepository
+    let toolCalls: ToolCallRepository
     let eventRetention: Duration
     let interval: Duration
     let logger: Logger
@@ -17,10 +19,28 @@ struct MaintenanceService: Service {
                 try await limiter.prune()
                 try await sessions.pruneExpired()
                 try await events.prune(olderThan: eventRetention)
+                try await toolCalls.prune(olderThan: Self.toolCallRetention)
             } catch {
                 logger.warning("Maintenance failed; retrying at the next tick", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
+    }
+}
+
+extension MaintenanceService {
+    /// The tools page shows the last 24 hours; a month is kept for trends.
+    static let toolCallRetention: Duration = .seconds(30 * 24 * 3600)
+}
+
+/// Owns the outbound HTTP client and the MCP session: both are closed when the server stops.
+struct OutboundHTTPService: Service {
+    let httpClient: HTTPClient
+    let mcp: MCPConnection?
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await mcp?.close()
+        try await httpClient.shutdown()
     }
 }
 

@@ -19,11 +19,13 @@ public struct HealthService: Sendable {
 
     let client: PostgresClient
     let config: AppConfig
+    let mcp: MCPToolService
     let logger: Logger
 
-    public init(client: PostgresClient, config: AppConfig, logger: Logger) {
+    public init(client: PostgresClient, config: AppConfig, mcp: MCPToolService, logger: Logger) {
         self.client = client
         self.config = config
+        self.mcp = mcp
         self.logger = logger
     }
 
@@ -43,15 +45,24 @@ public struct HealthService: Sendable {
         }
     }
 
-    /// Every dependency, for the authenticated detailed view. External peers are reported as configured or not;
-    /// their live probes belong to the modules that talk to them.
+    public func mcpServer() async -> Component {
+        guard let url = config.mcpServerURL else {
+            return Component(name: "mcp", status: "not_configured", latencyMs: nil, detail: "MCP_SERVER_URL non défini")
+        }
+        let state = await mcp.serverState()
+        let latency = state.latency.map { (Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15).rounded(toPlaces: 2) }
+        return Component(
+            name: "mcp", status: state.reachable ? "ok" : "down", latencyMs: latency,
+            detail: state.reachable ? "Serveur MCP joignable : \(Self.origin(url))" : "Serveur MCP injoignable : \(Self.origin(url))"
+        )
+    }
+
+    /// Every dependency, for the authenticated detailed view. The LLM is reported as configured or not until the
+    /// assistant's module probes it.
     public func components() async -> [Component] {
         [
             await database(),
-            Component(
-                name: "mcp", status: config.mcpServerURL == nil ? "not_configured" : "configured", latencyMs: nil,
-                detail: config.mcpServerURL.map { "Serveur MCP : \(Self.origin($0))" } ?? "MCP_SERVER_URL non défini"
-            ),
+            await mcpServer(),
             Component(
                 name: "llm", status: config.ollamaBaseURL == nil && config.mistralAPIKey == nil ? "not_configured" : "configured", latencyMs: nil,
                 detail: config.ollamaBaseURL.map { "Ollama : \(Self.origin($0))" } ?? (config.mistralAPIKey != nil ? "Mistral (clé fournie)" : "Aucun fournisseur LLM configuré")
@@ -73,7 +84,7 @@ public struct HealthService: Sendable {
 
 extension Double {
     func rounded(toPlaces places: Int) -> Double {
-        let factor = pow(10, Double(places))
+        let factor = Foundation.pow(10, Double(places))
         return (self * factor).rounded() / factor
     }
 }

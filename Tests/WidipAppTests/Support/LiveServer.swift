@@ -41,7 +41,7 @@ struct LiveServer: Sendable {
         var logger = Logger(label: "widip-test")
         logger.logLevel = .warning
         let app = try await buildApplication(config: config, logger: logger)
-        let services = await AppServices(config: config, logger: logger)
+        let services = try await AppServices(config: config, logger: logger)
         return try await services.withDatabase { services in
             try await app.test(.live) { client in
                 guard let port = client.port else { throw TestSetupError("live server has no port") }

@@ -1,0 +1,250 @@
+import CoreMetrics
+import Foundation
+import Logging
+import MCP
+import PostgresNIO
+
+/// A tool as the tools page and the assistant see it: what the server offers, with WIDIP's level and words.
+public struct ToolDescription: Sendable {
+    public let name: String
+    public let level: ToolLevel
+    public let label: String
+    public let description: String
+    /// In WIDIP's catalogue; an unknown tool is treated as L4.
+    public let catalogued: Bool
+    /// Offered by the server right now.
+    public let offered: Bool
+    public let readOnlyHint: Bool?
+    public let destructiveHint: Bool?
+    public let inputSchema: JSONValue?
+}
+
+/// The MCP server as last seen.
+public struct MCPServerState: Sendable {
+    public let endpoint: String?
+    public let reachable: Bool
+    public let latency: Duration?
+    public let problem: String?
+}
+
+/// The one way the platform runs MCP tools, for every caller (the assistant, SAFEGUARD's executions, the tools page):
+/// checks the tool's level against the caller or an approval, calls the server, counts and audits.
+public struct MCPToolService: Sendable {
+    let connection: MCPConnection?
+    public let catalogue: ToolCatalogue
+    let approvals: any ApprovalLedger
+    let calls: ToolCallRepository
+    let audit: AuditRepository
+    let metrics: any MetricsFactory
+    let logger: Logger
+
+    init(
+        connection: MCPConnection?, catalogue: ToolCatalogue, approvals: any ApprovalLedger, calls: ToolCallRepository, audit: AuditRepository,
+        metrics: any MetricsFactory, logger: Logger
+    ) {
+        self.connection = connection
+        self.catalogue = catalogue
+        self.approvals = approvals
+        self.calls = calls
+        self.audit = audit
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func call(_ request: ToolCallRequest) async throws -> ToolCallResult {
+        guard !request.tool.isEmpty, request.tool.count <= 200 else { throw AppError.invalidField("tool", "Nom d'outil invalide.") }
+        let level = catalogue.level(of: request.tool)
+        let arguments = JSONValue.object(request.arguments)
+
+        var approval: ConsumedApproval?
+        if level.needsApproval || level > request.caller.maxLevelWithoutApproval {
+            guard let approvalID = request.approvalID else {
+                let refusal = level.needsApproval ? AppError.approvalRequired(tool: request.tool, level: level) : levelRefusal(request, level)
+                await auditRefusal(request, level: level, refusal)
+                throw refusal
+            }
+            do {
+                approval = try await approvals.consume(approvalID: approvalID, tool: request.tool, arguments: arguments)
+            } catch let refusal as AppError {
+                await auditRefusal(request, level: level, refusal)
+                throw refusal
+            }
+        }
+        guard let connection else {
+            if let approval { try? await approvals.release(approval) }
+            throw AppError(.unavailable, code: "mcp_not_configured", "Aucun serveur MCP n'est configuré (MCP_SERVER_URL).")
+        }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let meta = approval.map { Metadata(additionalFields: [Self.approvalMetaKey: .string($0.id)]) }
+        let outcome: ToolCallOutcome
+        let result: Result<ToolCallResult, AppError>
+        do {
+            let reply = try await connection.callTool(request.tool, arguments: request.arguments.mapValues(\.mcpValue), meta: meta)
+            let answer = ToolCallResult(
+                tool: request.tool, level: level, isError: reply.isError ?? false, text: Self.text(of: reply.content),
+                structured: reply.structuredContent.map(JSONValue.init), duration: clock.now - start
+            )
+            outcome = answer.isError ? .toolError : .success
+            result = .success(answer)
+        } catch .cancelled {
+            await finish(request, level: level, approval: approval, outcome: .cancelled, duration: clock.now - start, error: nil)
+            throw CancellationError()
+        } catch {
+            if error.provablyNotDelivered, let approval { try? await approvals.release(approval) }
+            let failure = mapped(error, tool: request.tool)
+            outcome = Self.outcome(of: error)
+            result = .failure(failure)
+        }
+        let failure: AppError? = if case .failure(let error) = result { error } else { nil }
+        await finish(request, level: level, approval: approval, outcome: outcome, duration: clock.now - start, error: failure)
+        return try result.get()
+    }
+
+    /// Where the approval id travels to the server, so an approved action retried after a lost reply runs once.
+    public static let approvalMetaKey = "fr.widip/approval_id"
+
+    /// The server's tools merged with the catalogue. Throws when the server cannot be asked.
+    public func tools(refresh: Bool = false) async throws -> [ToolDescription] {
+        guard let connection else { throw AppError(.unavailable, code: "mcp_not_configured", "Aucun serveur MCP n'est configuré (MCP_SERVER_URL).") }
+        let offered: [MCP.Tool]
+        do {
+            offered = try await connection.listTools(refresh: refresh)
+        } catch {
+            throw mapped(error, tool: nil)
+        }
+        var descriptions = offered.map { tool in
+            let entry = catalogue.entry(tool.name)
+            return ToolDescription(
+                name: tool.name, level: catalogue.level(of: tool.name), label: entry?.label ?? tool.title ?? tool.annotations.title ?? tool.name,
+                description: entry?.description ?? tool.description ?? "", catalogued: entry != nil, offered: true,
+                readOnlyHint: tool.annotations.readOnlyHint, destructiveHint: tool.annotations.destructiveHint, inputSchema: JSONValue(tool.inputSchema)
+            )
+        }
+        let offeredNames = Set(offered.map(\.name))
+        for entry in catalogue.entries.values where !offeredNames.contains(entry.name) {
+            descriptions.append(
+                ToolDescription(
+                    name: entry.name, level: entry.level, label: entry.label, description: entry.description, catalogued: true, offered: false,
+                    readOnlyHint: nil, destructiveHint: nil, inputSchema: nil
+                )
+            )
+        }
+        return descriptions.sorted { ($0.level, $0.name) < ($1.level, $1.name) }
+    }
+
+    public func serverState() async -> MCPServerState {
+        guard let connection else { return MCPServerState(endpoint: nil, reachable: false, latency: nil, problem: "Aucun serveur MCP configuré (MCP_SERVER_URL).") }
+        do {
+            let latency = try await connection.ping()
+            return MCPServerState(endpoint: connection.settings.endpoint, reachable: true, latency: latency, problem: nil)
+        } catch {
+            return MCPServerState(endpoint: connection.settings.endpoint, reachable: false, latency: nil, problem: mapped(error, tool: nil).message)
+        }
+    }
+
+    public func stats(since: Date) async throws -> [String: ToolCallStats] {
+        try await calls.stats(since: since)
+    }
+
+    // MARK: Counting and auditing
+
+    private func finish(_ request: ToolCallRequest, level: ToolLevel, approval: ConsumedApproval?, outcome: ToolCallOutcome, duration: Duration, error: AppError?) async {
+        Counter(label: "widip_mcp_tool_calls_total", dimensions: [("tool", request.tool), ("outcome", outcome.rawValue)], factory: metrics).increment()
+        Timer(label: "widip_mcp_tool_call_duration_seconds", dimensions: [("tool", request.tool)], factory: metrics).record(duration: duration)
+        do {
+            try await calls.record(tool: request.tool, level: level, caller: request.caller, outcome: outcome, duration: duration)
+            if level.isAudited {
+                var details = auditDetails(request, level: level, outcome: outcome)
+                details["duration_ms"] = .number((Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded())
+                if let approval {
+                    details["approval_id"] = .string(approval.id)
+                    details["approved_by"] = approval.approvedBy.map(JSONValue.string) ?? .null
+                }
+                if let error { details["error"] = .string(error.code) }
+                try await audit.record(
+                    AuditEntry(userID: request.caller.userID, action: "mcp.tool_call", targetType: "mcp_tool", targetID: request.tool, details: .object(details), client: request.client)
+                )
+            }
+        } catch {
+            // The call has happened; losing its record must not hide its result from the caller.
+            logger.error("MCP call could not be recorded", metadata: ["tool": "\(request.tool)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func auditRefusal(_ request: ToolCallRequest, level: ToolLevel, _ refusal: AppError) async {
+        guard level.isAudited else { return }
+        var details = auditDetails(request, level: level, outcome: .refused)
+        details["error"] = .string(refusal.code)
+        if let approvalID = request.approvalID { details["approval_id"] = .string(approvalID) }
+        do {
+            try await audit.record(
+                AuditEntry(userID: request.caller.userID, action: "mcp.tool_call_refused", targetType: "mcp_tool", targetID: request.tool, details: .object(details), client: request.client)
+            )
+        } catch {
+            logger.error("MCP refusal could not be audited", metadata: ["tool": "\(request.tool)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func auditDetails(_ request: ToolCallRequest, level: ToolLevel, outcome: ToolCallOutcome) -> [String: JSONValue] {
+        [
+            "tool": .string(request.tool), "level": .string(level.label), "caller": .string(request.caller.name),
+            "arguments": JSONValue.object(request.arguments).maskingSecrets, "reason": .string(String(request.reason.prefix(1000))),
+            "outcome": .string(outcome.rawValue),
+        ]
+    }
+
+    // MARK: Errors
+
+    private func levelRefusal(_ request: ToolCallRequest, _ level: ToolLevel) -> AppError {
+        let allowed = request.caller.maxLevelWithoutApproval
+        let who: String = if case .user(_, _, let accreditation) = request.caller { "votre niveau \(accreditation.rawValue)" } else { "ce workflow" }
+        return AppError(
+            .forbidden, code: "tool_level_forbidden",
+            "L'outil « \(request.tool) » est de niveau \(level.label) : \(who) permet les outils jusqu'à \(allowed.label) sans approbation."
+        )
+    }
+
+    private func mapped(_ failure: MCPCallFailure, tool: String?) -> AppError {
+        switch failure {
+        case .unreachable(let reason):
+            return AppError(.unavailable, code: "mcp_unreachable", "Le serveur MCP est injoignable (\(reason)) : vérifiez qu'il tourne et MCP_SERVER_URL.")
+        case .timeout(let limit):
+            return AppError(
+                .gatewayTimeout, code: "mcp_timeout",
+                "L'outil « \(tool ?? "?") » n'a pas répondu en \(limit.components.seconds) s : l'appel a été annulé."
+            )
+        case .unauthorized:
+            return AppError(.badGateway, code: "mcp_unauthorized", "Le serveur MCP refuse notre clé d'API : vérifiez MCP_API_KEY.")
+        case .protocolError(_, let message):
+            return AppError(.badRequest, code: "mcp_call_rejected", "Le serveur MCP a refusé l'appel : \(String(message.prefix(300)))")
+        case .badReply(let reason):
+            logger.warning("Unreadable MCP reply", metadata: ["reason": "\(reason)"])
+            return AppError(.badGateway, code: "mcp_bad_reply", "Le serveur MCP a renvoyé une réponse illisible.")
+        case .cancelled:
+            return AppError(.unavailable, code: "mcp_cancelled", "L'appel MCP a été annulé.")
+        }
+    }
+
+    private static func outcome(of failure: MCPCallFailure) -> ToolCallOutcome {
+        switch failure {
+        case .unreachable, .unauthorized: .unreachable
+        case .timeout: .timeout
+        case .protocolError, .badReply: .protocolError
+        case .cancelled: .cancelled
+        }
+    }
+
+    private static func text(of content: [MCP.Tool.Content]) -> String {
+        content.map { item in
+            switch item {
+            case .text(let text, _, _): text
+            case .image(_, let mimeType, _, _): "[image \(mimeType)]"
+            case .audio(_, let mimeType, _, _): "[audio \(mimeType)]"
+            case .resource(let resource, _, _): "[ressource \(resource.uri)]"
+            case .resourceLink(let uri, _, _, _, _, _): "[lien \(uri)]"
+            }
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Calls and success rate of one tool over a window.
+public struct ToolCallStats: Sendable, Equatable {
+    public var calls: Int
+    public var successes: Int
+    public var toolErrors: Int
+    public var failures: Int
+    public var p50Milliseconds: Double?
+    public var lastCallAt: Date?
+
+    public static let none = ToolCallStats(calls: 0, successes: 0, toolErrors: 0, failures: 0)
+
+    init(calls: Int, successes: Int, toolErrors: Int, failures: Int, p50Milliseconds: Double? = nil, lastCallAt: Date? = nil) {
+        self.calls = calls
+        self.successes = successes
+        self.toolErrors = toolErrors
+        self.failures = failures
+        self.p50Milliseconds = p50Milliseconds
+        self.lastCallAt = lastCallAt
+    }
+
+    /// Share of calls that the server answered (a tool's own "not found" answer is an answered call).
+    public var successRate: Double? { calls == 0 ? nil : Double(successes + toolErrors) / Double(calls) }
+}
+
+/// SQL of `mcp_tool_calls`.
+struct ToolCallRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    func record(tool: String, level: ToolLevel, caller: ToolCaller, outcome: ToolCallOutcome, duration: Duration) async throws {
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        try await client.query(
+            """
+            INSERT INTO mcp_tool_calls (tool, level, user_id, caller, outcome, duration_ms)
+            VALUES (\(tool), \(Int16(level.rawValue)), \(caller.userID), \(caller.name), \(outcome.rawValue), \(milliseconds))
+            """,
+            logger: logger
+        )
+    }
+
+    func stats(since: Date) async throws -> [String: ToolCallStats] {
+        let rows = try await client.query(
+            """
+            SELECT tool, count(*)::int8,
+                   count(*) FILTER (WHERE outcome = 'success')::int8,
+                   count(*) FILTER (WHERE outcome = 'tool_error')::int8,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)::float8,
+                   max(created_at)
+            FROM mcp_tool_calls WHERE created_at >= \(since)
+            GROUP BY tool
+            """,
+            logger: logger
+        )
+        var stats: [String: ToolCallStats] = [:]
+        for try await (tool, calls, successes, toolErrors, p50, last) in rows.decode((String, Int64, Int64, Int64, Double?, Date?).self) {
+            stats[tool] = ToolCallStats(
+                calls: Int(calls), successes: Int(successes), toolErrors: Int(toolErrors), failures: Int(calls - successes - toolErrors),
+                p50Milliseconds: p50, lastCallAt: last
+            )
+        }
+        return stats
+    }
+
+    func prune(olderThan age: Duration) async throws {
+        let cutoff = Date().addingTimeInterval(-Double(age.components.seconds))
+        try await client.query("DELETE FROM mcp_tool_calls WHERE created_at < \(cutoff)", logger: logger)
+    }
+}
