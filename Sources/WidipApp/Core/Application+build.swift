@@ -112,7 +112,7 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     let health = HealthService(client: services.postgres, config: config, mcp: services.mcp, logger: logger)
     let pages = PagesController(
         renderer: renderer, auth: services.auth, users: services.users, audit: services.audit, tokens: services.tokens,
-        format: FrenchFormat(timeZone: config.displayTimeZone)
+        mcp: services.mcp, format: FrenchFormat(timeZone: config.displayTimeZone)
     )
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -149,6 +149,8 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     HealthController(health: health).addRoutes(public: open, authenticated: signedIn)
     AuthController(auth: services.auth, tokens: services.tokens).addRoutes(public: open, authenticated: signedIn)
     UsersController(users: services.users, audit: services.audit, timeZone: config.displayTimeZone).addRoutes(to: signedIn)
+    MCPController(mcp: services.mcp).addRoutes(to: signedIn)
+    MetricsController(registry: services.metrics, token: config.metricsToken).addRoutes(to: open)
     pages.addRoutes(public: open, authenticated: signedIn)
     let hub = EventHub()
     RealtimeController(hub: hub, events: services.events, trustedOrigins: Set(config.corsOrigins), logger: logger).addRoutes(to: open)

@@ -39,6 +39,12 @@ public enum RouteAccessTable {
         RouteRule(method: .get, path: "/api/safeguard/ws", access: .level(.n1)),
         RouteRule(method: .get, path: "/api/supervision/ws", access: .level(.n3)),
         RouteRule(method: .get, path: "/api/events", access: .level(.n0)),
+        // MCP tools (PRD 3.1.2): a call's own level is checked against the tool's level by MCPToolService
+        RouteRule(method: .get, path: "/api/mcp/tools", access: .level(.n1)),
+        RouteRule(method: .get, path: "/api/mcp/status", access: .level(.n3)),
+        RouteRule(method: .post, path: "/api/mcp/tools/{name}/call", access: .level(.n0)),
+        // Prometheus scrape, with its own bearer token (METRICS_TOKEN)
+        RouteRule(method: .get, path: "/metrics", access: .anonymous),
         // Web pages
         RouteRule(method: .get, path: "/", access: .level(.n0)),
         RouteRule(method: .get, path: "/connexion", access: .anonymous),
@@ -53,6 +59,7 @@ public enum RouteAccessTable {
         RouteRule(method: .post, path: "/utilisateurs/{id}", access: .level(.n4)),
         RouteRule(method: .post, path: "/utilisateurs/{id}/desactiver", access: .level(.n4)),
         RouteRule(method: .get, path: "/audit", access: .level(.n4)),
+        RouteRule(method: .get, path: "/outils-mcp", access: .level(.n3)),
     ]
 
     private static let index: [String: RouteAccess] = Dictionary(

@@ -28,6 +28,20 @@ public struct FrenchFormat: Sendable {
         return (value < 0 ? "-" : "") + groups.joined(separator: Self.narrowSpace)
     }
 
+    /// "99,5 %": one decimal, dropped when it is zero ("100 %").
+    public func percent(_ ratio: Double) -> String {
+        let value = (ratio * 1000).rounded() / 10
+        return decimal(value) + "\u{202F}%"
+    }
+
+    /// "1,25": at most two decimals, with a decimal comma.
+    public func decimal(_ value: Double) -> String {
+        var text = String(format: "%.2f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text.replacingOccurrences(of: ".", with: ",")
+    }
+
     /// "45k" style for tight table cells; exact below 10 000.
     public func compact(_ value: Int) -> String {
         value >= 10_000 ? "\(value / 1000)k" : integer(value)

@@ -8,6 +8,7 @@ struct PagesController {
     let users: UsersService
     let audit: AuditRepository
     let tokens: TokenService
+    let mcp: MCPToolService
     let format: FrenchFormat
 
     func addRoutes(public router: RouterGroup<AppRequestContext>, authenticated group: RouterGroup<AuthenticatedContext>) {
@@ -107,6 +108,9 @@ struct PagesController {
                 return try renderer.response("users/form", editUserForm(context, user: user, values: nil, errors: ["_form": error.message], notice: nil), status: .conflict)
             }
         }
+        group.get("/outils-mcp") { _, context in
+            try await mcpToolsPage(context)
+        }
         group.get("/audit") { request, context in
             try await auditPage(request, context)
         }
@@ -142,6 +146,7 @@ struct PagesController {
         for module in ProductModule.all where user.level >= module.minimumLevel {
             if let path = module.path { nav.append(NavLink(label: module.name.capitalized, href: path, current: current == path)) }
         }
+        if user.level >= .n3 { nav.append(NavLink(label: "Outils MCP", href: "/outils-mcp", current: current == "/outils-mcp")) }
         if user.level >= .n4 { nav.append(NavLink(label: "Audit", href: "/audit", current: current == "/audit")) }
         return Chrome(
             title: title, signedIn: true, username: user.username, levelCode: user.level.rawValue, levelLabel: user.level.frenchLabel,
