@@ -104,6 +104,8 @@ let package = Package(
             name: "WidipAppTests",
             dependencies: [
                 "WidipApp",
+                "DemoMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

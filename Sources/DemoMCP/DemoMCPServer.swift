@@ -38,15 +38,22 @@ public struct DemoMCPServer: Sendable {
 
     let options: Options
     let logger: Logger
+    private let sessions: DemoSessions
 
     public init(options: Options, logger: Logger = Logger(label: "widip-demo-mcp")) {
         self.options = options
         self.logger = logger
+        sessions = DemoSessions(options: options, estate: DemoEstate(), logger: logger)
     }
 
-    public func makeApplication() -> some ApplicationProtocol {
-        let estate = DemoEstate()
-        let sessions = DemoSessions(options: options, estate: estate, logger: logger)
+    /// Open MCP sessions (one per connected client).
+    public func sessionCount() async -> Int {
+        await sessions.count
+    }
+
+    /// The HTTP server; `onServerRunning` receives the bound port (useful with port 0).
+    public func makeApplication(onServerRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
+        let sessions = sessions
         let router = Router()
         let apiKey = options.apiKey
         let endpoint: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
@@ -78,6 +85,7 @@ public struct DemoMCPServer: Sendable {
             router: router,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "widip-demo-mcp"),
             services: [sessions],
+            onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? 0) },
             logger: logger
         )
     }

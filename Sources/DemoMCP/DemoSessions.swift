@@ -41,6 +41,8 @@ actor DemoSessions: Service {
         sessions.removeAll()
     }
 
+    var count: Int { sessions.count }
+
     func handle(_ request: MCP.HTTPRequest) async -> MCP.HTTPResponse {
         let sessionID = request.header(HTTPHeaderName.sessionID)
         if let sessionID, var session = sessions[sessionID] {

@@ -53,6 +53,9 @@ public struct AppServices: Sendable {
         var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
         // Concurrent tool calls each hold a connection for their whole reply; the default of 8 would queue them.
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        // A refused connection fails the call at once ("MCP server unreachable") instead of being retried until the
+        // connect timeout; the caller decides whether to try again.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         let httpClient = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: httpConfiguration)
         self.httpClient = httpClient
         let mcpConnection = config.mcpEndpoint.map {

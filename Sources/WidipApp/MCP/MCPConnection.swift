@@ -6,6 +6,8 @@ import MCP
 /// Why a tool call failed on the MCP side, before any product rule maps it to an `AppError`.
 enum MCPCallFailure: Error, Sendable {
     case unreachable(String)
+    /// The connection broke mid-call: the tool may have run.
+    case connectionLost(String)
     case timeout(Duration)
     case unauthorized
     /// The server answered with a JSON-RPC error (unknown tool, invalid parameters, internal error).
@@ -137,10 +139,15 @@ public actor MCPConnection {
             return value
         } catch {
             finished(session)
-            let failure = Self.failure(error)
-            guard retrying, Self.sessionIsGone(error) || failure.provablyNotDelivered else { throw error }
+            // Only a session the server no longer knows is worth one more try: the request was not processed and a
+            // new session will take it. An unreachable server stays unreachable a millisecond later.
+            guard Self.sessionIsGone(error) else {
+                if Self.failure(error).provablyNotDelivered { retire(session) }
+                throw error
+            }
             retire(session)
-            logger.info("MCP session lost; opening a new one", metadata: ["reason": "\(failure)"])
+            guard retrying else { throw error }
+            logger.info("MCP session expired or server restarted; opening a new session")
             return try await withSession(retrying: false, body)
         }
     }
@@ -245,6 +252,7 @@ public actor MCPConnection {
         case let failure as MCPTransportFailure:
             switch failure {
             case .unreachable(let reason): return .unreachable(reason)
+            case .connectionLost(let reason): return .connectionLost(reason)
             case .sessionExpired: return .unreachable("session expirée deux fois de suite")
             case .unauthorized: return .unauthorized
             case .httpStatus(let status, let message): return .badReply("HTTP \(status)\(message.map { " : \($0)" } ?? "")")

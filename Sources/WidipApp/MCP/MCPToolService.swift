@@ -89,7 +89,9 @@ public struct MCPToolService: Sendable {
             outcome = answer.isError ? .toolError : .success
             result = .success(answer)
         } catch .cancelled {
-            await finish(request, level: level, approval: approval, outcome: .cancelled, duration: clock.now - start, error: nil)
+            // The caller's task is cancelled, and so would be our queries: the record is written from a task of its own.
+            let duration = clock.now - start
+            Task { await finish(request, level: level, approval: approval, outcome: .cancelled, duration: duration, error: nil) }
             throw CancellationError()
         } catch {
             if error.provablyNotDelivered, let approval { try? await approvals.release(approval) }
@@ -210,6 +212,11 @@ public struct MCPToolService: Sendable {
         switch failure {
         case .unreachable(let reason):
             return AppError(.unavailable, code: "mcp_unreachable", "Le serveur MCP est injoignable (\(reason)) : vérifiez qu'il tourne et MCP_SERVER_URL.")
+        case .connectionLost:
+            return AppError(
+                .badGateway, code: "mcp_connection_lost",
+                "La connexion au serveur MCP a été coupée pendant l'appel de « \(tool ?? "?") » : vérifiez son résultat avant de le relancer."
+            )
         case .timeout(let limit):
             return AppError(
                 .gatewayTimeout, code: "mcp_timeout",
@@ -229,7 +236,7 @@ public struct MCPToolService: Sendable {
 
     private static func outcome(of failure: MCPCallFailure) -> ToolCallOutcome {
         switch failure {
-        case .unreachable, .unauthorized: .unreachable
+        case .unreachable, .unauthorized, .connectionLost: .unreachable
         case .timeout: .timeout
         case .protocolError, .badReply: .protocolError
         case .cancelled: .cancelled

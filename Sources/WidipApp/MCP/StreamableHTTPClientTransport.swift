@@ -10,6 +10,8 @@ import NIOPosix
 enum MCPTransportFailure: Error, Sendable {
     /// No connection could be made: the request was certainly not processed.
     case unreachable(String)
+    /// The connection broke after the request left: the server may or may not have processed it.
+    case connectionLost(String)
     /// The server no longer knows our `Mcp-Session-Id` (restart or expiry): the request was not processed.
     case sessionExpired
     /// 401/403: the server refused our credentials.
@@ -182,8 +184,12 @@ actor StreamableHTTPClientTransport: MCP.Transport {
             return .unreachable("connexion refusée")
         case let error as HTTPClientError where error == .deadlineExceeded:
             return .badReply("délai de réponse dépassé")
+        case let error as HTTPClientError where [.remoteConnectionClosed, .readTimeout].contains(error):
+            return .connectionLost("connexion interrompue pendant l'appel")
+        case is ChannelError, is IOError:
+            return .connectionLost("connexion interrompue pendant l'appel")
         default:
-            return .badReply(String(describing: error))
+            return .badReply(String(reflecting: error))
         }
     }
 

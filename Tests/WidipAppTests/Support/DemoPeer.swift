@@ -1,0 +1,183 @@
+import DemoMCP
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+@testable import WidipApp
+
+/// The demo MCP server running in this process on a real socket: the peer the MCP client tests talk to. It can be
+/// stopped and started again on the same port, as a restarted production server would be.
+final class DemoPeer: Sendable {
+    let server: DemoMCPServer
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    var endpoint: String { "http://127.0.0.1:\(port)/mcp" }
+
+    private init(server: DemoMCPServer, port: Int, task: Task<Void, any Error>) {
+        self.server = server
+        self.port = port
+        self.task = task
+    }
+
+    static func start(port: Int = 0, _ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }) async throws -> DemoPeer {
+        var options = DemoMCPServer.Options(host: "127.0.0.1", port: port)
+        adjust(&options)
+        var logger = Logger(label: "demo-mcp-test")
+        logger.logLevel = .critical
+        let server = DemoMCPServer(options: options, logger: logger)
+        let (bound, announce) = AsyncStream<Int>.makeStream()
+        let app = server.makeApplication { port in
+            announce.yield(port)
+            announce.finish()
+        }
+        let task = Task {
+            defer { announce.finish() }
+            try await app.runService(gracefulShutdownSignals: [])
+        }
+        var ports = bound.makeAsyncIterator()
+        guard let actual = await ports.next() else {
+            _ = await task.result
+            throw TestSetupError("the demo MCP server did not start on port \(port)")
+        }
+        return DemoPeer(server: server, port: actual, task: task)
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    static func with<Value>(_ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }, _ body: (DemoPeer) async throws -> Value) async throws -> Value {
+        let peer = try await start(adjust)
+        do {
+            let value = try await body(peer)
+            await peer.stop()
+            return value
+        } catch {
+            await peer.stop()
+            throw error
+        }
+    }
+}
+
+/// Approvals in a real Postgres table, as SAFEGUARD will keep them: the rule "approved, unexpired, unused, exactly
+/// this tool and these arguments, consumed once" is one UPDATE.
+struct TableApprovalLedger: ApprovalLedger {
+    let client: PostgresClient
+
+    static let schema = """
+        CREATE TABLE test_approvals (
+            id TEXT PRIMARY KEY, tool TEXT NOT NULL, arguments JSONB NOT NULL, status TEXT NOT NULL, approved_by TEXT,
+            expires_at TIMESTAMPTZ NOT NULL, used_at TIMESTAMPTZ
+        )
+        """
+
+    func add(id: String, tool: String, arguments: JSONValue, status: String = "approved", expiresIn seconds: Int = 600, approvedBy: String = "khora") async throws {
+        try await client.query(
+            """
+            INSERT INTO test_approvals (id, tool, arguments, status, approved_by, expires_at)
+            VALUES (\(id), \(tool), \(arguments.jsonText)::jsonb, \(status), \(approvedBy), now() + make_interval(secs => \(Double(seconds))))
+            """,
+            logger: TestDatabase.logger
+        )
+    }
+
+    func consume(approvalID: String, tool: String, arguments: JSONValue) async throws -> ConsumedApproval {
+        let taken = try await client.query(
+            """
+            UPDATE test_approvals SET used_at = now()
+            WHERE id = \(approvalID) AND tool = \(tool) AND arguments = \(arguments.jsonText)::jsonb
+              AND status = 'approved' AND expires_at > now() AND used_at IS NULL
+            RETURNING approved_by
+            """,
+            logger: TestDatabase.logger
+        )
+        for try await approvedBy in taken.decode(String?.self) { return ConsumedApproval(id: approvalID, approvedBy: approvedBy) }
+        let found = try await client.query(
+            """
+            SELECT tool = \(tool) AND arguments = \(arguments.jsonText)::jsonb, status, expires_at > now(), used_at IS NOT NULL
+            FROM test_approvals WHERE id = \(approvalID)
+            """,
+            logger: TestDatabase.logger
+        )
+        for try await (matches, status, live, used) in found.decode((Bool, String, Bool, Bool).self) {
+            if used { throw AppError.approvalUsed }
+            if status != "approved" { throw AppError.approvalNotApproved }
+            if !live { throw AppError.approvalExpired }
+            if !matches { throw AppError.approvalMismatch }
+        }
+        throw AppError.approvalNotFound
+    }
+
+    func release(_ approval: ConsumedApproval) async throws {
+        try await client.query("UPDATE test_approvals SET used_at = NULL WHERE id = \(approval.id)", logger: TestDatabase.logger)
+    }
+
+    func usedAt(_ id: String) async throws -> Date? {
+        for try await used in try await client.query("SELECT used_at FROM test_approvals WHERE id = \(id)", logger: TestDatabase.logger).decode(Date?.self) {
+            return used
+        }
+        return nil
+    }
+}
+
+/// The platform's services on a fresh, migrated database, pointed at an MCP endpoint, with a table of approvals.
+struct MCPHarness: Sendable {
+    let services: AppServices
+    let approvals: TableApprovalLedger
+
+    var mcp: MCPToolService { services.mcp }
+
+    static func run<Value: Sendable>(
+        endpoint: String?, _ adjust: @escaping (inout AppConfig) -> Void = { _ in }, _ body: @escaping @Sendable (MCPHarness) async throws -> Value
+    ) async throws -> Value {
+        try await TestDatabase.withFreshDatabase { database in
+            let config = testConfig(database: database) { config in
+                config.mcpServerURL = endpoint
+                adjust(&config)
+            }
+            let client = config.databaseURL.makeClient(poolSize: 2, logger: TestDatabase.logger)
+            let approvals = TableApprovalLedger(client: client)
+            let services = try await AppServices(config: config, logger: TestDatabase.logger, approvals: approvals)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                return try await services.withDatabase { services in
+                    _ = try await services.migrate()
+                    try await client.query(PostgresQuery(unsafeSQL: TableApprovalLedger.schema), logger: TestDatabase.logger)
+                    return try await body(MCPHarness(services: services, approvals: approvals))
+                }
+            }
+        }
+    }
+
+    func user(_ level: AccreditationLevel, name: String? = nil) async throws -> ToolCaller {
+        let user = try await services.users.create(
+            NewUser(username: name ?? "tech-\(level.rawValue.lowercased())-\(UUID().uuidString.prefix(6).lowercased())", password: "motdepasse-solide", level: level),
+            actorID: nil, client: .commandLine
+        )
+        return ToolCaller(user)
+    }
+
+    func call(_ tool: String, _ arguments: [String: JSONValue] = [:], as caller: ToolCaller, approval: String? = nil) async throws -> ToolCallResult {
+        try await mcp.call(ToolCallRequest(tool: tool, arguments: arguments, caller: caller, reason: "test : \(tool)", approvalID: approval))
+    }
+
+    func auditRows(action: String) async throws -> [AuditRecord] {
+        try await services.audit.list(AuditFilter(action: action, limit: 200))
+    }
+}
+
+/// The `AppError` a call threw, or nil when it did not throw one.
+func appError(_ body: () async throws -> some Any) async -> AppError? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as AppError {
+        return error
+    } catch {
+        return AppError(.internalError, code: "unexpected", String(describing: error))
+    }
+}
