@@ -21,7 +21,22 @@ final class DemoPeer: Sendable {
         self.task = task
     }
 
-    static func start(port: Int = 0, _ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }) async throws -> DemoPeer {
+    /// Starts on `port`, or on a free port below Linux's ephemeral range (32768–60999) so that the port is still
+    /// free when the test restarts the server on it: client sockets of a busy test run take ports from that range.
+    static func start(port: Int? = nil, _ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }) async throws -> DemoPeer {
+        if let port { return try await start(exactly: port, adjust) }
+        var lastError: (any Error)?
+        for _ in 0..<10 {
+            do {
+                return try await start(exactly: Int.random(in: 30001...32700), adjust)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? TestSetupError("no free port for the demo MCP server")
+    }
+
+    private static func start(exactly port: Int, _ adjust: (inout DemoMCPServer.Options) -> Void) async throws -> DemoPeer {
         var options = DemoMCPServer.Options(host: "127.0.0.1", port: port)
         adjust(&options)
         var logger = Logger(label: "demo-mcp-test")
