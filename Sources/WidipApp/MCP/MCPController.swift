@@ -168,11 +168,14 @@ struct MetricsController {
     let token: String?
 
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
+        // Plain-text answers: the client is a scraper, not a person, and must not be sent to the login page.
         router.get("/metrics") { request, _ in
-            guard let token else { throw AppError(.notFound, "Les métriques ne sont pas publiées (METRICS_TOKEN non défini).") }
+            guard let token else { return Self.plain(.notFound, "Métriques non publiées : METRICS_TOKEN n'est pas défini.\n") }
             let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
             guard Self.constantTimeEqual(presented, token) else {
-                throw AppError(.unauthorized, code: "invalid_metrics_token", "Jeton de métriques absent ou invalide.")
+                var response = Self.plain(.unauthorized, "Jeton de métriques absent ou invalide.\n")
+                response.headers[.wwwAuthenticate] = "Bearer"
+                return response
             }
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
@@ -181,6 +184,10 @@ struct MetricsController {
                 body: .init(byteBuffer: ByteBuffer(bytes: buffer))
             )
         }
+    }
+
+    private static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     private static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
