@@ -91,6 +91,16 @@ let package = Package(
             path: "bench/RealtimeBench"
         ),
         .executableTarget(
+            name: "widip-bench-mcp",
+            dependencies: [
+                "WidipApp",
+                "BenchSupport",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/MCPBench"
+        ),
+        .executableTarget(
             name: "widip-bench-auth",
             dependencies: [
                 "WidipApp",

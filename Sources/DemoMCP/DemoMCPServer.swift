@@ -19,10 +19,13 @@ public struct DemoMCPServer: Sendable {
         public var maxSessions: Int
         /// Tools that answer only after this delay (for timeouts in tests and demos of a slow back end).
         public var toolDelays: [String: Duration]
+        /// Plain JSON answers and no sessions (a stateless server), instead of SSE streams within a session.
+        public var jsonReplies: Bool
 
         public init(
             host: String = "127.0.0.1", port: Int = 3001, apiKey: String? = nil, allowedHosts: [String] = [],
-            sessionIdleTimeout: Duration = .seconds(1800), maxSessions: Int = 1000, toolDelays: [String: Duration] = [:]
+            sessionIdleTimeout: Duration = .seconds(1800), maxSessions: Int = 1000, toolDelays: [String: Duration] = [:],
+            jsonReplies: Bool = false
         ) {
             self.host = host
             self.port = port
@@ -31,6 +34,7 @@ public struct DemoMCPServer: Sendable {
             self.sessionIdleTimeout = sessionIdleTimeout
             self.maxSessions = maxSessions
             self.toolDelays = toolDelays
+            self.jsonReplies = jsonReplies
         }
     }
 

@@ -3,8 +3,9 @@ import Logging
 import MCP
 import ServiceLifecycle
 
-/// One MCP server and stateful transport per client session, keyed by `Mcp-Session-Id`. Idle sessions are
-/// forgotten after the configured time; the oldest idle one makes room when the table is full.
+/// One MCP server and stateful transport per client session, keyed by `Mcp-Session-Id`, answering in SSE. Idle
+/// sessions are forgotten after the configured time; the oldest idle one makes room when the table is full. With
+/// `jsonReplies`, no sessions: each POST gets a fresh stateless server and a plain JSON answer, as some servers do.
 actor DemoSessions: Service {
     private struct Session {
         let server: MCP.Server
@@ -16,6 +17,7 @@ actor DemoSessions: Service {
     private let estate: DemoEstate
     private let logger: Logger
     private let validation: any HTTPRequestValidationPipeline
+    private let statelessValidation: any HTTPRequestValidationPipeline
     private var sessions: [String: Session] = [:]
 
     init(options: DemoMCPServer.Options, estate: DemoEstate, logger: Logger) {
@@ -23,12 +25,12 @@ actor DemoSessions: Service {
         self.estate = estate
         self.logger = logger
         let local = OriginValidator.localhost()
+        let origin = OriginValidator(allowedHosts: local.allowedHosts + options.allowedHosts, allowedOrigins: local.allowedOrigins)
         validation = StandardValidationPipeline(validators: [
-            OriginValidator(allowedHosts: local.allowedHosts + options.allowedHosts, allowedOrigins: local.allowedOrigins),
-            AcceptHeaderValidator(mode: .sseRequired),
-            ContentTypeValidator(),
-            ProtocolVersionValidator(),
-            SessionValidator(),
+            origin, AcceptHeaderValidator(mode: .sseRequired), ContentTypeValidator(), ProtocolVersionValidator(), SessionValidator(),
+        ])
+        statelessValidation = StandardValidationPipeline(validators: [
+            origin, AcceptHeaderValidator(mode: .jsonOnly), ContentTypeValidator(), ProtocolVersionValidator(),
         ])
     }
 
@@ -44,6 +46,7 @@ actor DemoSessions: Service {
     var count: Int { sessions.count }
 
     func handle(_ request: MCP.HTTPRequest) async -> MCP.HTTPResponse {
+        if options.jsonReplies { return await answerStateless(request) }
         let sessionID = request.header(HTTPHeaderName.sessionID)
         if let sessionID, var session = sessions[sessionID] {
             if ContinuousClock.now - session.lastUsed > options.sessionIdleTimeout {
@@ -76,21 +79,7 @@ actor DemoSessions: Service {
         }
         let sessionID = UUID().uuidString
         let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(value: sessionID), validationPipeline: validation)
-        let server = MCP.Server(
-            name: "widip-demo-mcp", version: "1.0.0", title: "Serveur MCP de démonstration WIDIP",
-            capabilities: .init(tools: .init(listChanged: true))
-        )
-        let estate = estate
-        let delays = options.toolDelays
-        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: DemoTools.all) }
-        await server.withMethodHandler(CallTool.self) { parameters in
-            guard DemoTools.names.contains(parameters.name) else {
-                throw MCPError.invalidParams("Outil inconnu : « \(parameters.name) ». Outils disponibles : \(DemoTools.names.joined(separator: ", ")).")
-            }
-            if let delay = delays[parameters.name] { try await Task.sleep(for: delay) }
-            let approvalID = parameters._meta?[DemoMCPServer.approvalMetaKey]?.stringValue
-            return await estate.call(parameters.name, arguments: parameters.arguments, approvalID: approvalID)
-        }
+        let server = await makeServer(listChanged: true)
         do {
             try await server.start(transport: transport)
         } catch {
@@ -104,6 +93,41 @@ actor DemoSessions: Service {
             sessions[sessionID] = Session(server: server, transport: transport, lastUsed: .now)
         }
         return response
+    }
+
+    /// The SDK's server is lenient by default: a `tools/call` is answered without an `initialize` first, which is
+    /// what a stateless server must do since every request reaches a new one.
+    private func answerStateless(_ request: MCP.HTTPRequest) async -> MCP.HTTPResponse {
+        let transport = StatelessHTTPServerTransport(validationPipeline: statelessValidation, logger: logger)
+        let server = await makeServer(listChanged: false)
+        do {
+            try await server.start(transport: transport)
+        } catch {
+            logger.error("MCP server could not start", metadata: ["error": "\(error)"])
+            return .error(statusCode: 500, .internalError("Le serveur MCP n'a pas pu démarrer."))
+        }
+        let response = await transport.handleRequest(request)
+        await server.stop()
+        return response
+    }
+
+    private func makeServer(listChanged: Bool) async -> MCP.Server {
+        let server = MCP.Server(
+            name: "widip-demo-mcp", version: "1.0.0", title: "Serveur MCP de démonstration WIDIP",
+            capabilities: .init(tools: .init(listChanged: listChanged))
+        )
+        let estate = estate
+        let delays = options.toolDelays
+        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: DemoTools.all) }
+        await server.withMethodHandler(CallTool.self) { parameters in
+            guard DemoTools.names.contains(parameters.name) else {
+                throw MCPError.invalidParams("Outil inconnu : « \(parameters.name) ». Outils disponibles : \(DemoTools.names.joined(separator: ", ")).")
+            }
+            if let delay = delays[parameters.name] { try await Task.sleep(for: delay) }
+            let approvalID = parameters._meta?[DemoMCPServer.approvalMetaKey]?.stringValue
+            return await estate.call(parameters.name, arguments: parameters.arguments, approvalID: approvalID)
+        }
+        return server
     }
 
     private func forgetIdleSessions() async {

@@ -24,6 +24,9 @@ struct DemoMCPCommand: AsyncParsableCommand {
     @Option(help: "Durée d'inactivité (secondes) après laquelle une session est oubliée (DEMO_MCP_SESSION_IDLE_SECONDS).")
     var sessionIdleSeconds: Int = Int(ProcessInfo.processInfo.environment["DEMO_MCP_SESSION_IDLE_SECONDS"] ?? "") ?? 1800
 
+    @Flag(help: "Réponses JSON simples, sans session (serveur sans état), au lieu de flux SSE dans une session.")
+    var jsonReplies = false
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("Le port doit être compris entre 1 et 65535.") }
         guard sessionIdleSeconds > 0 else { throw ValidationError("--session-idle-seconds doit être positif.") }
@@ -35,7 +38,10 @@ struct DemoMCPCommand: AsyncParsableCommand {
         // The key is a secret: it is read from the environment only, never from the command line.
         let apiKey = ProcessInfo.processInfo.environment["MCP_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let server = DemoMCPServer(
-            options: .init(host: host, port: port, apiKey: apiKey, allowedHosts: allowedHosts, sessionIdleTimeout: .seconds(sessionIdleSeconds)),
+            options: .init(
+                host: host, port: port, apiKey: apiKey, allowedHosts: allowedHosts, sessionIdleTimeout: .seconds(sessionIdleSeconds),
+                jsonReplies: jsonReplies
+            ),
             logger: logger
         )
         try await server.makeApplication().runService()

@@ -188,6 +188,29 @@ struct MCPTests {
         }
     }
 
+    @Test func aServerThatAnswersInPlainJSONWithoutSessionsWorksTheSame() async throws {
+        try await DemoPeer.with({ $0.jsonReplies = true }) { peer in
+            try await MCPHarness.run(endpoint: peer.endpoint) { harness in
+                let tools = try await harness.mcp.tools()
+                #expect(Dictionary(uniqueKeysWithValues: tools.map { ($0.name, $0.level) }) == Self.expectedLevels)
+                let tech = try await harness.user(.n2)
+                let status = try await harness.call("observium_get_device_status", ["hostname": "SWITCH-CLIN-STJEAN"], as: tech)
+                #expect(status.structured?["status"] == "UP")
+                let unknown = try await harness.call("observium_get_device_status", ["hostname": "inexistant"], as: tech)
+                #expect(unknown.isError)
+
+                let admin = try await harness.user(.n4)
+                let arguments: [String: JSONValue] = ["ticket_id": 1235, "solution": "Bourrage retiré, imprimante relancée."]
+                try await harness.approvals.add(id: "APR-JSON", tool: "glpi_close_ticket", arguments: .object(arguments))
+                #expect(try await harness.call("glpi_close_ticket", arguments, as: admin, approval: "APR-JSON").isError == false)
+                let details = try await harness.call("glpi_get_ticket_details", ["ticket_id": 1235], as: tech)
+                #expect(details.structured?["status"] == "Clos")
+                #expect((await harness.mcp.serverState()).reachable)
+                #expect(await peer.server.sessionCount() == 0, "a stateless server keeps no session")
+            }
+        }
+    }
+
     @Test func concurrentUsesOfOneApprovalRunTheActionOnce() async throws {
         try await DemoPeer.with { peer in
             try await MCPHarness.run(endpoint: peer.endpoint) { harness in

@@ -30,10 +30,15 @@ public func timed<T>(isolation: isolated (any Actor)? = #isolation, _ body: () a
 }
 
 
-/// What `bench/run` passes to every benchmark: the database and the release `widip` binary to start.
+/// What `bench/run` passes to every benchmark: the database and the release binaries to start.
 public struct BenchSettings: Sendable {
     public let databaseURL: String
     public let widipBinary: String
+
+    /// The release `widip-demo-mcp`, beside `widip`.
+    public var demoMCPBinary: String {
+        URL(fileURLWithPath: widipBinary).deletingLastPathComponent().appendingPathComponent("widip-demo-mcp").path
+    }
 
     /// Reads the settings, or prints the usage and exits with 2.
     public static func fromEnvironment() -> BenchSettings {
@@ -46,16 +51,16 @@ public struct BenchSettings: Sendable {
     }
 }
 
-/// A `widip serve` process of the release build, as in production, on its own port.
+/// A server of the release build in its own process, as in production, on its own port: `widip serve` by default.
 public final class ServerProcess: Sendable {
     public let process: Process
     public let port: Int
 
-    public init(binary: String, port: Int, environment: [String: String]) throws {
+    public init(binary: String, arguments: [String] = ["serve"], port: Int, environment: [String: String]) throws {
         self.port = port
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve"]
+        process.arguments = arguments
         process.environment = environment.merging(["PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1"]) { _, fixed in fixed }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
