@@ -358,6 +358,56 @@ struct MCPTests {
         }
     }
 
+    @Test func timedOutCallsGiveTheirConnectionsBack() async throws {
+        // The SDK's server keeps a cancelled request's SSE stream open: if the client kept reading it, every timeout
+        // would hold one of the 64 pooled connections for good and later calls would queue behind them.
+        try await DemoPeer.with({ $0.toolDelays = ["observium_get_device_metrics": .seconds(60)] }) { peer in
+            try await MCPHarness.run(endpoint: peer.endpoint, { $0.mcpCallTimeout = .milliseconds(700) }) { harness in
+                let tech = try await harness.user(.n1)
+                let codes = await withTaskGroup(of: String?.self) { group in
+                    for _ in 0..<80 {
+                        group.addTask { await appError { try await harness.call("observium_get_device_metrics", ["hostname": "FW-BIOSUD"], as: tech) }?.code }
+                    }
+                    return await group.reduce(into: [String?]()) { $0.append($1) }
+                }
+                #expect(codes.count == 80 && codes.allSatisfy { $0 == "mcp_timeout" }, "\(Set(codes))")
+                for _ in 0..<5 {
+                    #expect(try await harness.call("observium_get_device_status", ["hostname": "FW-BIOSUD"], as: tech).isError == false)
+                }
+            }
+        }
+    }
+
+    @Test func aServerThatNeverAnswersIsCutOffWhenTheSessionOpens() async throws {
+        try await SilentMCPServer.with { endpoint in
+            try await MCPHarness.run(endpoint: endpoint) { harness in
+                let connection = MCPConnection(
+                    settings: .init(endpoint: endpoint, apiKey: nil, callTimeout: .seconds(30), connectTimeout: .milliseconds(500)),
+                    httpClient: harness.services.httpClient, logger: TestDatabase.logger
+                )
+                let clock = ContinuousClock()
+                let start = clock.now
+                // Three callers wait on the same opening; all are released by its deadline.
+                let outcomes = await withTaskGroup(of: String.self) { group in
+                    for _ in 0..<3 {
+                        group.addTask {
+                            do {
+                                _ = try await connection.listTools()
+                                return "answered"
+                            } catch {
+                                return "\(error)"
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [String]()) { $0.append($1) }
+                }
+                #expect(clock.now - start < .seconds(3))
+                #expect(outcomes.allSatisfy { $0.contains("unreachable") }, "\(outcomes)")
+                await connection.close()
+            }
+        }
+    }
+
     @Test func cancellingTheCallerEndsTheCallAtOnce() async throws {
         try await DemoPeer.with({ $0.toolDelays = ["glpi_search_client": .seconds(30)] }) { peer in
             try await MCPHarness.run(endpoint: peer.endpoint) { harness in
@@ -422,7 +472,9 @@ struct MCPTests {
                 _ = try await harness.call("glpi_search_client", ["query": "Jardins"], as: tech)
                 _ = try await harness.call("glpi_search_client", ["query": "Parc"], as: tech)
                 _ = try await harness.call("glpi_search_client", [:], as: tech)
+                _ = await appError { try await harness.call("ad_check_user", ["username": "jean.dupont"], as: tech) }
                 let exposition = harness.services.metrics.emitToString()
+                #expect(exposition.contains(#"widip_mcp_tool_calls_total{tool="ad_check_user",outcome="refused"} 1"#), "a refusal is counted too")
                 #expect(exposition.contains(#"widip_mcp_tool_calls_total{tool="glpi_search_client",outcome="success"} 2"#))
                 #expect(exposition.contains(#"widip_mcp_tool_calls_total{tool="glpi_search_client",outcome="tool_error"} 1"#))
                 #expect(exposition.contains("widip_mcp_tool_call_duration_seconds_count"))

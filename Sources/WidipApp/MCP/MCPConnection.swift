@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import MCP
+import Synchronization
 
 /// Why a tool call failed on the MCP side, before any product rule maps it to an `AppError`.
 enum MCPCallFailure: Error, Sendable {
@@ -15,10 +16,14 @@ enum MCPCallFailure: Error, Sendable {
     case badReply(String)
     case cancelled
 
-    /// Whether the server certainly did not run the call, so that trying again cannot run it twice.
-    var provablyNotDelivered: Bool {
-        if case .unreachable = self { return true }
-        return false
+    /// Whether the server certainly did not run the call, so that trying again cannot run it twice: it was never
+    /// received, or refused before any tool ran (credentials, unknown method or tool, invalid parameters).
+    var certainlyNotRun: Bool {
+        switch self {
+        case .unreachable, .unauthorized: true
+        case .protocolError(let code, _): [-32700, -32600, -32601, -32602].contains(code)
+        case .connectionLost, .timeout, .badReply, .cancelled: false
+        }
     }
 }
 
@@ -54,8 +59,11 @@ public actor MCPConnection {
     private var generation = 0
     private var inFlight: [Int: Int] = [:]
     private var retired: [Int: Session] = [:]
-    private var tools: [MCP.Tool]?
-    private var toolsLoading: Task<[MCP.Tool], any Error>?
+    private var closed = false
+    /// The tool list of one session: a new session may face a new server, whose list is read again.
+    private var tools: (generation: Int, list: [MCP.Tool])?
+    private var toolsLoading: Task<(generation: Int, list: [MCP.Tool]), any Error>?
+    /// Bumped by `tools/list_changed`, so that a list read before the notification is not kept.
     private var toolsVersion = 0
 
     public init(settings: Settings, httpClient: HTTPClient, logger: Logger) {
@@ -67,33 +75,38 @@ public actor MCPConnection {
     /// The server's tools, from cache unless `refresh` (or a `tools/list_changed` notification, or a new session)
     /// asks for a fresh list.
     func listTools(refresh: Bool = false) async throws(MCPCallFailure) -> [MCP.Tool] {
-        if !refresh, let tools { return tools }
-        if let toolsLoading { return try await Self.value(of: toolsLoading) }
+        if !refresh, let tools, tools.generation == session?.generation { return tools.list }
+        if !refresh, let toolsLoading { return try await Self.value(of: toolsLoading).list }
         let version = toolsVersion
         let loading = Task { try await self.fetchTools() }
         toolsLoading = loading
-        defer { toolsLoading = nil }
+        defer { if toolsLoading == loading { toolsLoading = nil } }
         let fetched = try await Self.value(of: loading)
         if version == toolsVersion { tools = fetched }
-        return fetched
+        return fetched.list
     }
 
-    private func fetchTools() async throws -> [MCP.Tool] {
-        try await withSession(retrying: true) { session in
+    private func fetchTools() async throws -> (generation: Int, list: [MCP.Tool]) {
+        let timeout = settings.callTimeout
+        return try await withSession(retrying: true) { session in
             var all: [MCP.Tool] = []
             var cursor: String?
+            var seen: Set<String> = []
             repeat {
-                let page = try await session.client.listTools(cursor: cursor)
+                let request = ListTools.request(cursor.map { ListTools.Parameters(cursor: $0) } ?? ListTools.Parameters())
+                let page = try await Self.awaitReply(try await session.client.send(request), client: session.client, timeout: timeout)
                 all += page.tools
-                cursor = page.nextCursor
-            } while cursor != nil && all.count < 10_000
-            return all
+                // A server that keeps handing out cursors (or the same one) must not keep us paging forever.
+                guard let next = page.nextCursor, !page.tools.isEmpty, seen.insert(next).inserted, all.count < 10_000 else { break }
+                cursor = next
+            } while true
+            return (session.generation, all)
         }
     }
 
-    /// Calls a tool with the per-call timeout; the caller's cancellation is passed on to the server.
-    func callTool(_ name: String, arguments: [String: Value], meta: Metadata?, timeout: Duration? = nil) async throws(MCPCallFailure) -> CallTool.Result {
-        let timeout = timeout ?? settings.callTimeout
+    /// Calls a tool within the per-call timeout; the caller's cancellation is passed on to the server.
+    func callTool(_ name: String, arguments: [String: Value], meta: Metadata?) async throws(MCPCallFailure) -> CallTool.Result {
+        let timeout = settings.callTimeout
         do {
             return try await withSession(retrying: true) { session in
                 let context = try await session.client.send(CallTool.request(.init(name: name, arguments: arguments, meta: meta)))
@@ -119,8 +132,9 @@ public actor MCPConnection {
         return clock.now - start
     }
 
-    /// Ends the session (at shutdown).
+    /// Ends the session for good (at shutdown): later calls fail as unreachable instead of opening a new one.
     public func close() async {
+        closed = true
         opening?.cancel()
         if let session { await session.client.disconnect() }
         for old in retired.values { await old.client.disconnect() }
@@ -142,7 +156,7 @@ public actor MCPConnection {
             // Only a session the server no longer knows is worth one more try: the request was not processed and a
             // new session will take it. An unreachable server stays unreachable a millisecond later.
             guard Self.sessionIsGone(error) else {
-                if Self.failure(error).provablyNotDelivered { retire(session) }
+                if Self.failure(error).certainlyNotRun { retire(session) }
                 throw error
             }
             retire(session)
@@ -153,6 +167,7 @@ public actor MCPConnection {
     }
 
     private func currentSession() async throws -> Session {
+        guard !closed else { throw MCPCallFailure.unreachable("client MCP arrêté") }
         if let session { return session }
         if let opening { return try await opening.value }
         generation += 1
@@ -161,6 +176,10 @@ public actor MCPConnection {
         opening = task
         defer { opening = nil }
         let opened = try await task.value
+        guard !closed else {
+            await opened.client.disconnect()
+            throw MCPCallFailure.unreachable("client MCP arrêté")
+        }
         session = opened
         return opened
     }
@@ -172,17 +191,25 @@ public actor MCPConnection {
         )
         let client = MCP.Client(name: "widip-platform", version: "2.0", title: "Plateforme WIDIP")
         await client.onNotification(ToolListChangedNotification.self) { [weak self] _ in await self?.forgetTools() }
-        // The transport's own deadline bounds a server that accepts the connection but never answers.
-        do {
-            _ = try await client.connect(transport: transport)
-        } catch {
+        // The SDK waits for the answer to `initialize` without a deadline and whatever the task's cancellation: a
+        // server that accepts the connection but never answers is cut off here by closing the client.
+        let connecting = Task { try await client.connect(transport: transport) }
+        let deadline = Task {
+            try await Task.sleep(for: settings.connectTimeout)
             await client.disconnect()
-            throw error
         }
-        // A new session may face a new server: its tools are read again on next use.
-        forgetTools()
-        logger.debug("MCP session opened", metadata: ["generation": "\(generation)"])
-        return Session(generation: generation, client: client, transport: transport)
+        let connected = await connecting.result
+        let timedOut = (try? await { deadline.cancel(); return try await deadline.value }()) != nil
+        switch connected {
+        case .success where !timedOut:
+            logger.debug("MCP session opened", metadata: ["generation": "\(generation)"])
+            return Session(generation: generation, client: client, transport: transport)
+        case .success, .failure:
+            await client.disconnect()
+            if timedOut { throw MCPCallFailure.unreachable("pas de réponse à l'ouverture de session en \(settings.connectTimeout.frenchSeconds)") }
+            if case .failure(let error) = connected { throw error }
+            throw MCPCallFailure.unreachable("session fermée à l'ouverture")
+        }
     }
 
     private func forgetTools() {
@@ -211,28 +238,33 @@ public actor MCPConnection {
 
     // MARK: Replies and failures
 
+    /// The reply, or a timeout, or the caller's cancellation, whichever comes first. The SDK's pending request
+    /// ignores task cancellation, so it is not awaited in a child task (which would hold the caller): it finishes
+    /// on its own, and its cancellation tells the server and makes the transport drop the request's POST.
     private static func awaitReply<Output: Sendable & Decodable>(
         _ context: RequestContext<Output>, client: MCP.Client, timeout: Duration
     ) async throws -> Output {
-        // The SDK's pending request ignores task cancellation; only `cancelRequest` releases it. Every way out of
-        // the group below goes through it, or the group would wait for a reply that may never come.
-        try await withTaskCancellationHandler {
-            try await withThrowingTaskGroup(of: Output?.self) { group in
-                group.addTask { try await context.value }
-                group.addTask {
+        let outcome = FirstOutcome<Output>()
+        let cancelOnServer: @Sendable (String) -> Void = { reason in
+            Task { try? await client.cancelRequest(context.requestID, reason: reason) }
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.wait(continuation)
+                let reply = Task {
+                    do { outcome.settle(.success(try await context.value)) } catch { outcome.settle(.failure(error)) }
+                }
+                let timer = Task {
                     try await Task.sleep(for: timeout)
-                    return nil
+                    if outcome.settle(.failure(MCPCallFailure.timeout(timeout))) { cancelOnServer("délai dépassé") }
                 }
-                if let first = try await group.next(), let reply = first {
-                    group.cancelAll()
-                    return reply
+                outcome.onSettled {
+                    reply.cancel()
+                    timer.cancel()
                 }
-                try? await client.cancelRequest(context.requestID, reason: "délai dépassé")
-                group.cancelAll()
-                throw MCPCallFailure.timeout(timeout)
             }
         } onCancel: {
-            Task { try? await client.cancelRequest(context.requestID, reason: "annulé par l'appelant") }
+            if outcome.settle(.failure(CancellationError())) { cancelOnServer("annulé par l'appelant") }
         }
     }
 
@@ -253,17 +285,85 @@ public actor MCPConnection {
             switch failure {
             case .unreachable(let reason): return .unreachable(reason)
             case .connectionLost(let reason): return .connectionLost(reason)
-            case .sessionExpired: return .unreachable("session expirée deux fois de suite")
+            case .sessionExpired: return .unreachable("le serveur a refusé la nouvelle session")
             case .unauthorized: return .unauthorized
             case .httpStatus(let status, let message): return .badReply("HTTP \(status)\(message.map { " : \($0)" } ?? "")")
             case .badReply(let reason): return .badReply(reason)
             }
+        case MCPError.internalError("Client disconnected"):
+            // Our own side closing the session (shutdown), not the server's answer.
+            return .connectionLost("session MCP fermée pendant l'appel")
         case let error as MCPError:
-            return .protocolError(code: error.code, message: error.errorDescription ?? "\(error)")
+            return .protocolError(code: error.code, message: Self.serverDetail(error))
         case is CancellationError:
             return .cancelled
         default:
             return .badReply(String(describing: error))
         }
+    }
+
+    /// The server's own words, without the SDK's English prefix ("Invalid params: …").
+    private static func serverDetail(_ error: MCPError) -> String {
+        switch error {
+        case .parseError(let detail), .invalidRequest(let detail), .methodNotFound(let detail), .invalidParams(let detail), .internalError(let detail):
+            detail ?? "code \(error.code)"
+        case .serverError(_, let message), .urlElicitationRequired(let message, _):
+            message
+        case .connectionClosed, .transportError:
+            "code \(error.code)"
+        }
+    }
+}
+
+/// The first of several outcomes settles a continuation; the later ones are dropped. An outcome may come before
+/// the continuation is there (a caller cancelled before waiting): it is kept until then.
+final class FirstOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var result: Result<Value, any Error>?
+        var settled = false
+        var onSettled: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    /// Runs `cleanup` once settled (at once if already).
+    func onSettled(_ cleanup: @escaping @Sendable () -> Void) {
+        let already = state.withLock { state in
+            if !state.settled { state.onSettled = cleanup }
+            return state.settled
+        }
+        if already { cleanup() }
+    }
+
+    /// Whether this outcome was the first.
+    @discardableResult
+    func settle(_ result: Result<Value, any Error>) -> Bool {
+        let (first, continuation, cleanup) = state.withLock { state -> (Bool, CheckedContinuation<Value, any Error>?, (@Sendable () -> Void)?) in
+            guard !state.settled else { return (false, nil, nil) }
+            state.settled = true
+            defer { state.continuation = nil; state.onSettled = nil }
+            if state.continuation == nil { state.result = result }
+            return (true, state.continuation, state.onSettled)
+        }
+        continuation?.resume(with: result)
+        cleanup?()
+        return first
+    }
+}
+
+extension Duration {
+    /// "5 s", or "500 ms" under a second, for messages.
+    var frenchSeconds: String {
+        components.seconds >= 1 ? "\(components.seconds) s" : "\(components.attoseconds / 1_000_000_000_000_000) ms"
     }
 }

@@ -56,23 +56,26 @@ public struct MCPToolService: Sendable {
         let level = catalogue.level(of: request.tool)
         let arguments = JSONValue.object(request.arguments)
 
+        // A caller that has already given up must not use up an approval nor start an action.
+        try Task.checkCancellation()
         var approval: ConsumedApproval?
         if level.needsApproval || level > request.caller.maxLevelWithoutApproval {
             guard let approvalID = request.approvalID else {
                 let refusal = level.needsApproval ? AppError.approvalRequired(tool: request.tool, level: level) : levelRefusal(request, level)
-                await auditRefusal(request, level: level, refusal)
+                await recordRefusal(request, level: level, refusal)
                 throw refusal
             }
             do {
                 approval = try await approvals.consume(approvalID: approvalID, tool: request.tool, arguments: arguments)
             } catch let refusal as AppError {
-                await auditRefusal(request, level: level, refusal)
+                await recordRefusal(request, level: level, refusal)
                 throw refusal
             }
         }
-        guard let connection else {
+        guard let connection, !Task.isCancelled else {
             if let approval { try? await approvals.release(approval) }
-            throw AppError(.unavailable, code: "mcp_not_configured", "Aucun serveur MCP n'est configuré (MCP_SERVER_URL).")
+            try Task.checkCancellation()
+            throw Self.notConfigured
         }
 
         let clock = ContinuousClock()
@@ -94,7 +97,7 @@ public struct MCPToolService: Sendable {
             Task { await finish(request, level: level, approval: approval, outcome: .cancelled, duration: duration, error: nil) }
             throw CancellationError()
         } catch {
-            if error.provablyNotDelivered, let approval { try? await approvals.release(approval) }
+            if error.certainlyNotRun, let approval { try? await approvals.release(approval) }
             let failure = mapped(error, tool: request.tool)
             outcome = Self.outcome(of: error)
             result = .failure(failure)
@@ -109,7 +112,7 @@ public struct MCPToolService: Sendable {
 
     /// The server's tools merged with the catalogue. Throws when the server cannot be asked.
     public func tools(refresh: Bool = false) async throws -> [ToolDescription] {
-        guard let connection else { throw AppError(.unavailable, code: "mcp_not_configured", "Aucun serveur MCP n'est configuré (MCP_SERVER_URL).") }
+        guard let connection else { throw Self.notConfigured }
         let offered: [MCP.Tool]
         do {
             offered = try await connection.listTools(refresh: refresh)
@@ -175,7 +178,10 @@ public struct MCPToolService: Sendable {
         }
     }
 
-    private func auditRefusal(_ request: ToolCallRequest, level: ToolLevel, _ refusal: AppError) async {
+    /// A refusal is counted (a caller asking beyond its rights is worth seeing) but not kept in `mcp_tool_calls`,
+    /// whose rate is the server's; from L2 it is audited.
+    private func recordRefusal(_ request: ToolCallRequest, level: ToolLevel, _ refusal: AppError) async {
+        Counter(label: "widip_mcp_tool_calls_total", dimensions: [("tool", request.tool), ("outcome", "refused")], factory: metrics).increment()
         guard level.isAudited else { return }
         var details = auditDetails(request, level: level, outcome: .refused)
         details["error"] = .string(refusal.code)
@@ -208,27 +214,31 @@ public struct MCPToolService: Sendable {
         )
     }
 
+    static let notConfigured = AppError(.unavailable, code: "mcp_not_configured", "Aucun serveur MCP n'est configuré (MCP_SERVER_URL).")
+
+    /// `tool` is nil for the server's own requests (tool list, ping).
     private func mapped(_ failure: MCPCallFailure, tool: String?) -> AppError {
+        let what = tool.map { "l'appel de « \($0) »" } ?? "la requête"
         switch failure {
         case .unreachable(let reason):
             return AppError(.unavailable, code: "mcp_unreachable", "Le serveur MCP est injoignable (\(reason)) : vérifiez qu'il tourne et MCP_SERVER_URL.")
-        case .connectionLost:
-            return AppError(
-                .badGateway, code: "mcp_connection_lost",
-                "La connexion au serveur MCP a été coupée pendant l'appel de « \(tool ?? "?") » : vérifiez son résultat avant de le relancer."
-            )
+        case .connectionLost(let reason):
+            let advice = tool == nil ? "réessayez dans un instant." : "vérifiez son résultat avant de le relancer."
+            return AppError(.badGateway, code: "mcp_connection_lost", "La connexion au serveur MCP a été coupée pendant \(what) (\(reason)) : \(advice)")
         case .timeout(let limit):
-            return AppError(
-                .gatewayTimeout, code: "mcp_timeout",
-                "L'outil « \(tool ?? "?") » n'a pas répondu en \(limit.components.seconds) s : l'appel a été annulé."
-            )
+            let subject = tool.map { "L'outil « \($0) »" } ?? "Le serveur MCP"
+            return AppError(.gatewayTimeout, code: "mcp_timeout", "\(subject) n'a pas répondu en \(limit.frenchSeconds) : la requête a été annulée.")
         case .unauthorized:
             return AppError(.badGateway, code: "mcp_unauthorized", "Le serveur MCP refuse notre clé d'API : vérifiez MCP_API_KEY.")
-        case .protocolError(_, let message):
-            return AppError(.badRequest, code: "mcp_call_rejected", "Le serveur MCP a refusé l'appel : \(String(message.prefix(300)))")
+        case .protocolError(let code, let message) where [-32601, -32602].contains(code):
+            // Unknown tool or invalid arguments: the caller can correct the request.
+            return AppError(.badRequest, code: "mcp_call_rejected", "Le serveur MCP a refusé \(what) : \(String(message.prefix(300)))")
+        case .protocolError(let code, let message):
+            logger.warning("MCP server error", metadata: ["code": "\(code)", "message": "\(message.prefix(300))"])
+            return AppError(.badGateway, code: "mcp_server_error", "Le serveur MCP a échoué sur \(what) (erreur \(code)) : \(String(message.prefix(300)))")
         case .badReply(let reason):
             logger.warning("Unreadable MCP reply", metadata: ["reason": "\(reason)"])
-            return AppError(.badGateway, code: "mcp_bad_reply", "Le serveur MCP a renvoyé une réponse illisible.")
+            return AppError(.badGateway, code: "mcp_bad_reply", "Le serveur MCP a renvoyé une réponse inattendue (\(String(reason.prefix(200)))).")
         case .cancelled:
             return AppError(.unavailable, code: "mcp_cancelled", "L'appel MCP a été annulé.")
         }

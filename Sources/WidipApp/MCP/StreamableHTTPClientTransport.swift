@@ -39,6 +39,9 @@ actor StreamableHTTPClientTransport: MCP.Transport {
     private var protocolVersion: String?
     private var closed = false
     private var notificationListener: Task<Void, Never>?
+    /// POSTs waiting for their reply, by JSON-RPC request id.
+    private var postsInFlight: [String: Task<Void, any Error>] = [:]
+    private var cancelledBeforePosting: Set<String> = []
     private let incoming: AsyncThrowingStream<Data, any Error>
     private let incomingContinuation: AsyncThrowingStream<Data, any Error>.Continuation
 
@@ -61,6 +64,7 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         closed = true
         notificationListener?.cancel()
         notificationListener = nil
+        for post in postsInFlight.values { post.cancel() }
         if let sessionID {
             var request = makeRequest(method: .DELETE)
             request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: sessionID)
@@ -69,15 +73,46 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         incomingContinuation.finish()
     }
 
+    /// Posts one JSON-RPC message. A request's POST is cancelled when its `notifications/cancelled` goes out (the
+    /// SDK sends requests from tasks of its own, which the caller's timeout cannot reach), and a request cancelled
+    /// before it was posted is never posted.
     func send(_ data: Data) async throws {
         guard !closed else { throw MCPTransportFailure.unreachable("session MCP fermée") }
+        let message = OutgoingMessage(data)
+        switch message {
+        case .request(let id):
+            if cancelledBeforePosting.remove(id) != nil { throw CancellationError() }
+            let post = Task { try await self.post(data, answering: id) }
+            postsInFlight[id] = post
+            defer { postsInFlight[id] = nil }
+            try await withTaskCancellationHandler { try await post.value } onCancel: { post.cancel() }
+        case .cancellation(let id):
+            if let post = postsInFlight[id] {
+                post.cancel()
+            } else if cancelledBeforePosting.count < 256 {
+                // Usually a request that already finished; a bounded set keeps the rare early cancellation.
+                cancelledBeforePosting.insert(id)
+            }
+            try await post(data, answering: nil)
+        case .initialized:
+            try await post(data, answering: nil)
+            startNotificationListener()
+        case .other:
+            try await post(data, answering: nil)
+        }
+    }
+
+    /// One POST, its reply read within `requestTimeout`: AsyncHTTPClient's own deadline stops at the response head,
+    /// and an SSE reply can stay open after its answer (the SDK's server keeps it open for a cancelled request).
+    private func post(_ data: Data, answering requestID: String?) async throws {
         var request = makeRequest(method: .POST)
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
         request.body = .bytes(ByteBuffer(bytes: data))
+        let deadline = NIODeadline.now() + requestTimeout
         let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(request, timeout: requestTimeout)
+            response = try await httpClient.execute(request, deadline: deadline)
         } catch {
             throw Self.classify(error)
         }
@@ -87,7 +122,7 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         case 202, 204:
             _ = try? await response.body.collect(upTo: 64 * 1024)
         case 200..<300:
-            try await readReply(response)
+            try await readReply(response, answering: requestID, within: deadline)
         case 404 where sessionID != nil:
             throw MCPTransportFailure.sessionExpired
         case 401, 403:
@@ -96,7 +131,6 @@ actor StreamableHTTPClientTransport: MCP.Transport {
             let body = try? await response.body.collect(upTo: 64 * 1024)
             throw MCPTransportFailure.httpStatus(Int(response.status.code), body.flatMap(Self.jsonRPCErrorMessage))
         }
-        if Self.isInitializedNotification(data) { startNotificationListener() }
     }
 
     private func makeRequest(method: HTTPMethod) -> HTTPClientRequest {
@@ -108,25 +142,40 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         return request
     }
 
-    private func readReply(_ response: HTTPClientResponse) async throws {
+    /// Delivers the reply's messages; an SSE stream is left as soon as it has carried the answer to `requestID`.
+    private func readReply(_ response: HTTPClientResponse, answering requestID: String?, within deadline: NIODeadline) async throws {
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        let limit = maxReplyBytes
         do {
             if contentType.hasPrefix("text/event-stream") {
-                var parser = ServerSentEventParser()
-                for try await chunk in response.body {
-                    for message in parser.feed(chunk) { deliver(message) }
+                let messages = try await withTimeout(.nanoseconds((deadline - .now()).nanoseconds)) {
+                    var parser = ServerSentEventParser()
+                    var received = 0
+                    var messages: [Data] = []
+                    for try await chunk in response.body {
+                        received += chunk.readableBytes
+                        guard received <= limit else { throw MCPTransportFailure.badReply("réponse de plus de \(limit >> 20) Mio") }
+                        let parsed = parser.feed(chunk)
+                        messages += parsed
+                        if let requestID, parsed.contains(where: { IncomingMessage.isAnswer($0, to: requestID) }) { return messages }
+                    }
+                    return messages + parser.finish()
                 }
-                for message in parser.finish() { deliver(message) }
-            } else if contentType.hasPrefix("application/json") {
-                let body = try await response.body.collect(upTo: maxReplyBytes)
-                if body.readableBytes > 0 { deliver(Data(buffer: body)) }
+                for message in messages { deliver(message) }
             } else {
-                throw MCPTransportFailure.badReply("type de contenu inattendu « \(contentType) »")
+                let body = try await response.body.collect(upTo: limit)
+                guard body.readableBytes > 0 else { return }
+                guard contentType.hasPrefix("application/json") else {
+                    throw MCPTransportFailure.badReply("type de contenu inattendu « \(contentType) »")
+                }
+                deliver(Data(buffer: body))
             }
         } catch let failure as MCPTransportFailure {
             throw failure
+        } catch is CancellationError where !Task.isCancelled {
+            throw MCPTransportFailure.badReply("réponse inachevée après \(requestTimeout.nanoseconds / 1_000_000_000) s")
         } catch {
-            throw MCPTransportFailure.badReply(String(describing: error))
+            throw Self.classify(error)
         }
     }
 
@@ -193,11 +242,6 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         }
     }
 
-    private static func isInitializedNotification(_ data: Data) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return object["method"] as? String == "notifications/initialized"
-    }
-
     private static func negotiatedVersion(in message: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any],
             let result = object["result"] as? [String: Any], result["serverInfo"] != nil
@@ -210,6 +254,52 @@ actor StreamableHTTPClientTransport: MCP.Transport {
             let error = object["error"] as? [String: Any]
         else { return nil }
         return error["message"] as? String
+    }
+}
+
+/// What the SDK asks the transport to post, as far as the transport cares.
+enum OutgoingMessage: Equatable {
+    case request(id: String)
+    case cancellation(of: String)
+    case initialized
+    case other
+
+    init(_ data: Data) {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            self = .other
+            return
+        }
+        let method = object["method"] as? String
+        if let id = object["id"].flatMap(IncomingMessage.idText), method != nil {
+            self = .request(id: id)
+        } else if method == "notifications/cancelled", let params = object["params"] as? [String: Any],
+            let id = params["requestId"].flatMap(IncomingMessage.idText)
+        {
+            self = .cancellation(of: id)
+        } else if method == "notifications/initialized" {
+            self = .initialized
+        } else {
+            self = .other
+        }
+    }
+}
+
+enum IncomingMessage {
+    /// JSON-RPC ids are strings or numbers; both sides compare them as text.
+    static func idText(_ value: Any) -> String? {
+        switch value {
+        case let text as String: text
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+
+    /// Whether `data` is the response (result or error) to request `id`.
+    static func isAnswer(_ data: Data, to id: String) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["method"] == nil,
+            object["result"] != nil || object["error"] != nil
+        else { return false }
+        return object["id"].flatMap(idText) == id
     }
 }
 

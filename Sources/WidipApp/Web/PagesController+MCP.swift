@@ -14,6 +14,9 @@ struct MCPToolRow {
     let calls: String
     let successRate: String
     let rateClass: String
+    let medianDuration: String
+    let lastCall: String
+    let lastCallISO: String?
 }
 
 struct MCPToolsPageModel {
@@ -26,6 +29,7 @@ struct MCPToolsPageModel {
     let tools: [MCPToolRow]
     let uncatalogued: String?
     let summary: String
+    let emptyTools: String
 }
 
 extension PagesController {
@@ -54,7 +58,9 @@ extension PagesController {
                 needsApproval: tool.level.needsApproval, annotations: annotations.isEmpty ? "—" : annotations.joined(separator: ", "),
                 catalogued: tool.catalogued, offered: tool.offered, calls: format.integer(toolStats.calls),
                 successRate: toolStats.successRate.map { format.percent($0) } ?? "—",
-                rateClass: toolStats.successRate.map { $0 >= 0.95 ? "status-ok" : ($0 >= 0.8 ? "status-warning" : "status-critical") } ?? "status-neutral"
+                rateClass: toolStats.successRate.map { $0 >= 0.95 ? "status-ok" : ($0 >= 0.8 ? "status-warning" : "status-critical") } ?? "status-neutral",
+                medianDuration: toolStats.p50Milliseconds.map(durationText) ?? "—",
+                lastCall: toolStats.lastCallAt.map { format.relative($0) } ?? "—", lastCallISO: toolStats.lastCallAt.map(FrenchFormat.iso)
             )
         }
         let unknown = tools.filter { !$0.catalogued }.count
@@ -76,9 +82,17 @@ extension PagesController {
                 uncatalogued: unknown == 0
                     ? nil
                     : "\(unknown) outil\(unknown > 1 ? "s" : "") proposé\(unknown > 1 ? "s" : "") par le serveur \(unknown > 1 ? "sont inconnus" : "est inconnu") du catalogue WIDIP : \(unknown > 1 ? "ils sont traités" : "il est traité") en L4 (jamais sans approbation).",
-                summary: summary
+                summary: summary,
+                emptyTools: server.endpoint == nil
+                    ? "Aucun outil à afficher : aucun serveur MCP n'est configuré (MCP_SERVER_URL)."
+                    : "Aucun outil à afficher : le serveur MCP ne répond pas."
             )
         )
+    }
+
+    /// "12 ms", "1,4 s": a tool call's duration at the precision a technician reads it.
+    func durationText(_ milliseconds: Double) -> String {
+        milliseconds < 1000 ? "\(format.integer(Int(milliseconds.rounded()))) ms" : "\(format.decimal((milliseconds / 100).rounded() / 10)) s"
     }
 
     static func levelClass(_ level: ToolLevel) -> String {

@@ -77,6 +77,37 @@ final class DemoPeer: Sendable {
     }
 }
 
+/// A hung MCP server over a real socket: it accepts the connection and answers every POST with the head of an SSE
+/// stream, then nothing, as a server stuck behind a dead back end does.
+enum SilentMCPServer {
+    static func with<Value: Sendable>(_ body: @escaping @Sendable (String) async throws -> Value) async throws -> Value {
+        let router = Router()
+        router.post("/mcp") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: ": en attente\n\n"))
+                try await Task.sleep(for: .seconds(120))
+                try await writer.finish(nil)
+            })
+        }
+        var logger = Logger(label: "silent-mcp")
+        logger.logLevel = .critical
+        let (bound, announce) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                announce.yield(channel.localAddress?.port ?? 0)
+                announce.finish()
+            },
+            logger: logger
+        )
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        var ports = bound.makeAsyncIterator()
+        guard let port = await ports.next() else { throw TestSetupError("the silent MCP server did not start") }
+        return try await body("http://127.0.0.1:\(port)/mcp")
+    }
+}
+
 /// Approvals in a real Postgres table, as SAFEGUARD will keep them: the rule "approved, unexpired, unused, exactly
 /// this tool and these arguments, consumed once" is one UPDATE.
 struct TableApprovalLedger: ApprovalLedger {

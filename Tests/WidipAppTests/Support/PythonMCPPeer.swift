@@ -1,0 +1,81 @@
+import Foundation
+
+/// An MCP server written with the official Python SDK (`e2e/peers/python_mcp_server.py`) in a child process: an
+/// implementation of the protocol independent of ours, in the language of WIDIP's Phase 1 server. `./test` installs
+/// the SDK in `.venv/` and names its Python in `WIDIP_TEST_PYTHON`.
+final class PythonMCPPeer: Sendable {
+    let port: Int
+    private let process: Process
+
+    var endpoint: String { "http://127.0.0.1:\(port)/mcp" }
+
+    private init(port: Int, process: Process) {
+        self.port = port
+        self.process = process
+    }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    static var python: URL {
+        get throws {
+            let candidates: [String?] = [ProcessInfo.processInfo.environment["WIDIP_TEST_PYTHON"], repositoryRoot.appendingPathComponent(".venv/bin/python").path]
+            guard let found = candidates.compactMap({ $0 }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                throw TestSetupError("no Python with the mcp package: run ./test, which installs it in .venv/, or set WIDIP_TEST_PYTHON")
+            }
+            return URL(fileURLWithPath: found)
+        }
+    }
+
+    /// Starts on `port` (or a free one below the ephemeral range, so it can be restarted on the same port) and waits
+    /// until it accepts connections (an HTTP probe would not do: its stateless mode answers a GET with an endless stream).
+    static func start(port: Int? = nil, jsonReplies: Bool = false) async throws -> PythonMCPPeer {
+        let port = port ?? Int.random(in: 20001...29999)
+        let process = Process()
+        process.executableURL = try python
+        process.arguments = [repositoryRoot.appendingPathComponent("e2e/peers/python_mcp_server.py").path, String(port)] + (jsonReplies ? ["--json"] : [])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let peer = PythonMCPPeer(port: port, process: process)
+        for _ in 0..<150 {
+            guard process.isRunning else { throw TestSetupError("the Python MCP server exited at start (port \(port) taken, or mcp missing?)") }
+            if Self.acceptsConnections(port: port) { return peer }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await peer.stop()
+        throw TestSetupError("the Python MCP server did not answer on port \(port) within 15 s")
+    }
+
+    private static func acceptsConnections(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// SIGKILL, as in a crash: a child of the test process inherits its blocked signals, SIGTERM included, and Python
+    /// does not unblock them (the Swift servers do, through ServiceLifecycle).
+    func stop() async {
+        kill(process.processIdentifier, SIGKILL)
+        let process = process
+        _ = try? await offThePool { process.waitUntilExit() }
+    }
+
+    static func with<Value>(jsonReplies: Bool = false, _ body: (PythonMCPPeer) async throws -> Value) async throws -> Value {
+        let peer = try await start(jsonReplies: jsonReplies)
+        do {
+            let value = try await body(peer)
+            await peer.stop()
+            return value
+        } catch {
+            await peer.stop()
+            throw error
+        }
+    }
+}
