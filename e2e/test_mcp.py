@@ -1,6 +1,7 @@
 """The demo MCP server seen by the official Python MCP client (an independent implementation of the protocol), and
 the "Outils MCP" page in a real browser."""
 import asyncio
+import concurrent.futures
 import json
 import os
 
@@ -18,11 +19,16 @@ EXPECTED_TOOLS = {
 }
 
 
-async def with_session(body):
-    async with streamable_http_client(MCP_URL) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            return await body(session)
+def with_session(body):
+    """Runs `body(session)` on an event loop of its own thread: Playwright's sync API keeps one running in this one."""
+    async def run():
+        async with streamable_http_client(MCP_URL) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return await body(session)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result(timeout=60)
 
 
 def test_the_official_python_client_lists_and_calls_the_demo_tools():
@@ -55,7 +61,7 @@ def test_the_official_python_client_lists_and_calls_the_demo_tools():
         except Exception as error:  # the SDK raises its McpError for a JSON-RPC error
             assert "Outil inconnu" in str(error)
 
-    asyncio.run(with_session(scenario))
+    with_session(scenario)
 
 
 def test_the_tools_page_shows_the_server_and_each_tool_with_its_level(page):

@@ -36,6 +36,21 @@ struct PythonPeerTests {
         }
     }
 
+    @Test func aToolListChangedNotificationRefreshesTheCachedList() async throws {
+        try await PythonMCPPeer.with { peer in
+            try await MCPHarness.run(endpoint: peer.endpoint, { $0.mcpToolLevels = ["publier_nouvel_outil": .l0] }) { harness in
+                #expect(try await harness.mcp.tools().contains { $0.name == "glpi_add_followup" } == false)
+                _ = try await harness.call("publier_nouvel_outil", as: .workflow("ENRICHISSEUR"))
+                var listed = false
+                for _ in 0..<50 where !listed {
+                    listed = try await harness.mcp.tools().contains { $0.name == "glpi_add_followup" }
+                    if !listed { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(listed, "the cached list is dropped when the server says it changed")
+            }
+        }
+    }
+
     @Test func recoversWhenThePythonServerIsRestarted() async throws {
         let first = try await PythonMCPPeer.start()
         let port = first.port

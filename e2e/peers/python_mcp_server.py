@@ -6,7 +6,7 @@ python_mcp_server.py PORT [--json]   (--json: plain JSON answers without session
 import asyncio
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
@@ -36,6 +36,19 @@ async def memory_search_similar_cases(query: str, limit: int = 5) -> str:
 def outil_phase1_inconnu(username: str) -> str:
     """Un outil que le catalogue WIDIP ne connaît pas."""
     return f"fait pour {username}"
+
+
+def glpi_add_followup(ticket_id: int, text: str) -> str:
+    """Ajoute un suivi à un ticket GLPI."""
+    return f"suivi ajouté au ticket {ticket_id}"
+
+
+@server.tool()
+async def publier_nouvel_outil(ctx: Context) -> str:
+    """Ajoute un outil au serveur et prévient les clients (notifications/tools/list_changed), comme un serveur mis à jour."""
+    server.add_tool(glpi_add_followup, name="glpi_add_followup")
+    await ctx.session.send_tool_list_changed()
+    return "outil ajouté"
 
 
 if __name__ == "__main__":

@@ -111,7 +111,12 @@ struct MCPController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/api/mcp/tools") { request, _ in
-            let refresh = request.uri.queryParameters["refresh"] == "true"
+            let refresh: Bool
+            switch request.uri.queryParameters["refresh"].map(String.init) {
+            case nil, "false": refresh = false
+            case "true": refresh = true
+            default: throw AppError.invalidField("refresh", "« refresh » vaut true ou false.")
+            }
             return JSONBody(ToolList(tools: try await mcp.tools(refresh: refresh).map(ToolDTO.init)))
         }
         group.get("/api/mcp/status") { _, _ in

@@ -24,7 +24,19 @@ final class DemoPeer: Sendable {
     /// Starts on `port`, or on a free port below Linux's ephemeral range (32768–60999) so that the port is still
     /// free when the test restarts the server on it: client sockets of a busy test run take ports from that range.
     static func start(port: Int? = nil, _ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }) async throws -> DemoPeer {
-        if let port { return try await start(exactly: port, adjust) }
+        if let port {
+            // A restart on the port just released: under load the old listening socket can take a moment to close.
+            var lastError: (any Error)?
+            for _ in 0..<30 {
+                do {
+                    return try await start(exactly: port, adjust)
+                } catch {
+                    lastError = error
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            throw lastError ?? TestSetupError("the demo MCP server did not start on port \(port)")
+        }
         var lastError: (any Error)?
         for _ in 0..<10 {
             do {
@@ -53,8 +65,8 @@ final class DemoPeer: Sendable {
         }
         var ports = bound.makeAsyncIterator()
         guard let actual = await ports.next() else {
-            _ = await task.result
-            throw TestSetupError("the demo MCP server did not start on port \(port)")
+            let failure = await task.result
+            throw TestSetupError("the demo MCP server did not start on port \(port): \(failure)")
         }
         return DemoPeer(server: server, port: actual, task: task)
     }
