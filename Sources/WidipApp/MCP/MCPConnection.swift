@@ -88,7 +88,7 @@ public actor MCPConnection {
 
     private func fetchTools() async throws -> (generation: Int, list: [MCP.Tool]) {
         let timeout = settings.callTimeout
-        return try await withSession(retrying: true) { session in
+        return try await withSession(readOnly: true) { session in
             var all: [MCP.Tool] = []
             var cursor: String?
             var seen: Set<String> = []
@@ -104,11 +104,12 @@ public actor MCPConnection {
         }
     }
 
-    /// Calls a tool within the per-call timeout; the caller's cancellation is passed on to the server.
-    func callTool(_ name: String, arguments: [String: Value], meta: Metadata?) async throws(MCPCallFailure) -> CallTool.Result {
+    /// Calls a tool within the per-call timeout; the caller's cancellation is passed on to the server. `readOnly`
+    /// (a tool below L3) allows one more try on a broken connection, where the tool may or may not have run.
+    func callTool(_ name: String, arguments: [String: Value], meta: Metadata?, readOnly: Bool) async throws(MCPCallFailure) -> CallTool.Result {
         let timeout = settings.callTimeout
         do {
-            return try await withSession(retrying: true) { session in
+            return try await withSession(readOnly: readOnly) { session in
                 let context = try await session.client.send(CallTool.request(.init(name: name, arguments: arguments, meta: meta)))
                 return try await Self.awaitReply(context, client: session.client, timeout: timeout)
             }
@@ -122,7 +123,7 @@ public actor MCPConnection {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            try await withSession(retrying: true) { session in
+            try await withSession(readOnly: true) { session in
                 let context = try await session.client.send(Ping.request())
                 _ = try await Self.awaitReply(context, client: session.client, timeout: .seconds(5))
             }
@@ -144,7 +145,13 @@ public actor MCPConnection {
 
     // MARK: Sessions
 
-    private func withSession<Value: Sendable>(retrying: Bool, _ body: (Session) async throws -> Value) async throws -> Value {
+    /// Runs `body` on the shared session, trying again (twice at most) when that cannot run anything twice: the
+    /// server no longer knows the session (restart, expiry: the request was not processed and a new session takes
+    /// it), or, for a request that only reads, the connection broke (a pooled connection to a server that has just
+    /// restarted). An unreachable server stays unreachable a millisecond later: no retry.
+    private func withSession<Value: Sendable>(
+        readOnly: Bool, attempt: Int = 1, _ body: (Session) async throws -> Value
+    ) async throws -> Value {
         let session = try await currentSession()
         inFlight[session.generation, default: 0] += 1
         do {
@@ -153,16 +160,24 @@ public actor MCPConnection {
             return value
         } catch {
             finished(session)
-            // Only a session the server no longer knows is worth one more try: the request was not processed and a
-            // new session will take it. An unreachable server stays unreachable a millisecond later.
-            guard Self.sessionIsGone(error) else {
-                if Self.failure(error).certainlyNotRun { retire(session) }
-                throw error
+            let failure = Self.failure(error)
+            let worthRetrying: Bool
+            switch failure {
+            case _ where Self.sessionIsGone(error):
+                retire(session)
+                worthRetrying = true
+            case .unreachable:
+                // The next request opens a new session, on whatever server then answers.
+                retire(session)
+                worthRetrying = false
+            case .connectionLost:
+                worthRetrying = readOnly
+            default:
+                worthRetrying = false
             }
-            retire(session)
-            guard retrying else { throw error }
-            logger.info("MCP session expired or server restarted; opening a new session")
-            return try await withSession(retrying: false, body)
+            guard worthRetrying, attempt < 3 else { throw error }
+            logger.info("MCP request retried", metadata: ["reason": "\(failure)", "attempt": "\(attempt + 1)"])
+            return try await withSession(readOnly: readOnly, attempt: attempt + 1, body)
         }
     }
 

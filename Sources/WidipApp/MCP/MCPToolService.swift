@@ -84,7 +84,9 @@ public struct MCPToolService: Sendable {
         let outcome: ToolCallOutcome
         let result: Result<ToolCallResult, AppError>
         do {
-            let reply = try await connection.callTool(request.tool, arguments: request.arguments.mapValues(\.mcpValue), meta: meta)
+            let reply = try await connection.callTool(
+                request.tool, arguments: request.arguments.mapValues(\.mcpValue), meta: meta, readOnly: !level.needsApproval
+            )
             let answer = ToolCallResult(
                 tool: request.tool, level: level, isError: reply.isError ?? false, text: Self.text(of: reply.content),
                 structured: reply.structuredContent.map(JSONValue.init), duration: clock.now - start
