@@ -8,7 +8,7 @@ import os
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import ADMIN_PASSWORD, ADMIN_USER, log_in, screenshot
+from conftest import ADMIN_PASSWORD, ADMIN_USER, BASE_URL, log_in, screenshot
 
 MCP_URL = os.environ.get("E2E_MCP_URL", "http://127.0.0.1:3001/mcp")
 
@@ -66,6 +66,15 @@ def test_the_official_python_client_lists_and_calls_the_demo_tools():
 
 def test_the_tools_page_shows_the_server_and_each_tool_with_its_level(page):
     log_in(page, ADMIN_USER, ADMIN_PASSWORD)
+    page.wait_for_url("**/")
+    # Two calls through the platform's API with the page's own session, so that the page has figures to show.
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    for hostname in ("SWITCH-CLIN-STJEAN", "INEXISTANT"):
+        answer = page.request.post(
+            "/api/mcp/tools/observium_get_device_status/call", headers={"X-CSRF-Token": csrf, "Origin": BASE_URL},
+            data={"arguments": {"hostname": hostname}, "reason": "test navigateur"},
+        )
+        assert answer.ok, answer.text()
     page.get_by_role("link", name="Outils MCP").click()
     page.wait_for_url("**/outils-mcp")
     assert page.locator("#mcp-server-status").inner_text() == "Joignable"
@@ -74,4 +83,7 @@ def test_the_tools_page_shows_the_server_and_each_tool_with_its_level(page):
     reset = page.locator('tr[data-tool="ad_reset_password"]')
     assert "L3" in reset.inner_text() and "approbation SAFEGUARD" in reset.inner_text()
     assert "L0" in page.locator('tr[data-tool="glpi_search_client"]').inner_text()
+    status_row = page.locator('tr[data-tool="observium_get_device_status"]').inner_text()
+    assert "100\u202f%" in status_row, status_row  # an unknown device is the tool's answer, not a failed call
+    assert "À l'instant" in status_row, status_row
     screenshot(page, "outils-mcp")

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import Testing
 @testable import WidipApp
 
-@Suite("Authentication over a live server")
+@Suite("Authentication over a live server", .timeLimit(.minutes(2)))
 struct AuthTests {
     @Test func loginReturnsABearerTokenAndAStrictSessionCookie() async throws {
         try await LiveServer.run { server in
@@ -254,10 +254,13 @@ struct SecondServer {
             process.waitUntilExit()
         }
         let client = TestClient(host: "127.0.0.1", port: port)
-        for _ in 0..<100 {
-            if (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok { break }
-            try await Task.sleep(for: .milliseconds(100))
+        // A loaded machine (the whole suite in parallel, coverage on) can take many seconds to start a process.
+        var healthy = false
+        for _ in 0..<300 where !healthy {
+            healthy = (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok
+            if !healthy { try await Task.sleep(for: .milliseconds(100)) }
         }
+        guard healthy else { throw TestSetupError("the second widip serve did not answer /health on port \(port) within 30 s") }
         client.connect()
         defer { Task { try? await client.shutdown() } }
         return try await body(SecondServer(client: client, process: process, port: port))

@@ -4,7 +4,7 @@ import Testing
 @testable import WidipApp
 
 /// Walks every route of `RouteAccessTable` as an anonymous visitor and as a user of each level.
-@Suite("Authorization matrix")
+@Suite("Authorization matrix", .timeLimit(.minutes(2)))
 struct AuthorizationMatrixTests {
     enum Outcome: Equatable, CustomStringConvertible {
         case allowed, unauthenticated, forbidden

@@ -3,7 +3,7 @@ import Testing
 import WidipApp
 
 /// The `widip` executable, run as a separate process.
-@Suite("Command line")
+@Suite("Command line", .timeLimit(.minutes(2)))
 struct CommandLineTests {
     static var binary: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import WidipApp
 
-@Suite("Configuration is read once and fails with one line naming the variable")
+@Suite("Configuration is read once and fails with one line naming the variable", .timeLimit(.minutes(2)))
 struct ConfigTests {
     let valid = [
         "JWT_SECRET": String(repeating: "s", count: 32),

@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 @testable import WidipApp
 
-@Suite("MCP over the platform's HTTP API and pages, with the demo server behind")
+@Suite("MCP over the platform's HTTP API and pages, with the demo server behind", .timeLimit(.minutes(2)))
 struct MCPAPITests {
     @Test func aTechnicianCallsToolsWithinTheirLevelAndGetsClearRefusalsBeyond() async throws {
         try await DemoPeer.with { peer in

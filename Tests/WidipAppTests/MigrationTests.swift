@@ -4,7 +4,7 @@ import PostgresNIO
 import Testing
 @testable import WidipApp
 
-@Suite("Migrations")
+@Suite("Migrations", .timeLimit(.minutes(2)))
 struct MigrationTests {
     func withServices<Value: Sendable>(_ database: DatabaseURL, _ body: @Sendable (AppServices) async throws -> Value) async throws -> Value {
         try await AppServices(config: testConfig(database: database), logger: TestDatabase.logger).withDatabase(body)

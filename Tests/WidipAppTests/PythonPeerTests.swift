@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import WidipApp
 
-@Suite("Our MCP client against a server written with the official Python SDK, over a real socket")
+@Suite("Our MCP client against a server written with the official Python SDK, over a real socket", .timeLimit(.minutes(2)))
 struct PythonPeerTests {
     @Test(arguments: [false, true])
     func listsAndCallsToolsWhetherTheServerAnswersInSSEOrJSON(jsonReplies: Bool) async throws {

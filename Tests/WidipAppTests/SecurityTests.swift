@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 @testable import WidipApp
 
-@Suite("Browser-facing security")
+@Suite("Browser-facing security", .timeLimit(.minutes(2)))
 struct SecurityTests {
     /// Logs in through the form like a browser and returns the session cookie and the page's CSRF token.
     func browserSession(_ server: LiveServer, username: String) async throws -> (cookie: String, csrf: String) {

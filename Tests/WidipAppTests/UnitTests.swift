@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import WidipApp
 
-@Suite("Small pieces")
+@Suite("Small pieces", .timeLimit(.minutes(2)))
 struct UnitTests {
     @Test func sqlScriptSplitsOnlyOnStatementSemicolons() {
         let script = """

@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 @testable import WidipApp
 
-@Suite("Users and audit over a live server")
+@Suite("Users and audit over a live server", .timeLimit(.minutes(2)))
 struct UsersTests {
     @Test func createListUpdateAndDeactivateWithAuditRows() async throws {
         try await LiveServer.run { server in

@@ -70,7 +70,7 @@ extension PagesController {
             totalCalls == 0
             ? "Aucun appel d'outil ces dernières 24 heures."
             : "\(format.integer(totalCalls)) appel\(totalCalls > 1 ? "s" : "") ces dernières 24 heures, \(format.percent(Double(answered) / Double(totalCalls))) aboutis (objectif : plus de 95 %)."
-        let latency = server.latency.map { "latence \(format.decimal($0.milliseconds)) ms" }
+        let latency = server.latency.map { "latence \(durationText($0.milliseconds))" }
         let origin = server.endpoint.map(HealthService.origin)
         return try renderer.response(
             "mcp/tools",
