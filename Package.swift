@@ -97,6 +97,7 @@ let package = Package(
                 "BenchSupport",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "bench/MCPBench"
         ),

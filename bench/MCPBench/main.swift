@@ -5,6 +5,7 @@ import Logging
 import MCP
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
 import Synchronization
 import WidipApp
 
@@ -64,12 +65,15 @@ struct MCPBench {
         let rawSSE = try await RawMCPClient.open(endpoint: sseEndpoint, httpClient: httpClient)
         let rawStatus = try await measure { try await rawSSE.call("observium_get_device_status", statusArguments) }
         let rawAccount = try await measure { try await rawSSE.call("ad_check_user", accountArguments) }
-        let (ourStatus, ourAccount, concurrent) = try await services(sseEndpoint).withDatabase { services in
+        let (ourStatus, ourAccount, concurrent, insert, concurrentInserts) = try await services(sseEndpoint).withDatabase { services in
             _ = try await services.migrate()
             let status = try await measure { try await ourCall(services, "observium_get_device_status", statusArguments) }
             let account = try await measure { try await ourCall(services, "ad_check_user", accountArguments) }
             let ours = try await concurrently { try await ourCall(services, "observium_get_device_status", statusArguments) }
-            return (status, account, ours)
+            // What recording a call costs by itself: the same row our client writes for each call, raw PostgresNIO.
+            let insert = try await measure { try await recordRow(services) }
+            let inserts = try await concurrently { try await recordRow(services) }
+            return (status, account, ours, insert, inserts)
         }
         let rawConcurrent = try await concurrently { try await rawSSE.call("observium_get_device_status", statusArguments) }
 
@@ -106,12 +110,26 @@ struct MCPBench {
         print("  JSON-RPC à la main                 \(rawConcurrent.line)")
         print("  notre client (une session)         \(concurrent.line)")
         print(String(format: "  rapport de débit notre client / main %.2f×", concurrent.callsPerSecond / rawConcurrent.callsPerSecond))
+        print("")
+        print("Référence PostgreSQL : la ligne mcp_tool_calls que notre client écrit à chaque appel, seule")
+        print("  INSERT, l'un après l'autre         \(insert.summary)")
+        print("  INSERT, \(concurrentCallers) en parallèle           \(concurrentInserts.line)")
         try await httpClient.shutdown()
     }
 
     static func ourCall(_ services: AppServices, _ tool: String, _ arguments: [String: JSONValue]) async throws {
         let result = try await services.mcp.call(ToolCallRequest(tool: tool, arguments: arguments, caller: .workflow("bench"), reason: "banc d'essai"))
         guard !result.isError else { throw BenchFailure("\(tool): \(result.text)") }
+    }
+
+    static func recordRow(_ services: AppServices) async throws {
+        try await services.postgres.query(
+            """
+            INSERT INTO mcp_tool_calls (tool, level, user_id, caller, outcome, duration_ms)
+            VALUES ('observium_get_device_status', 0, NULL, 'workflow:bench', 'success', 2.5)
+            """,
+            logger: services.logger
+        )
     }
 
     static func measure(isolation: isolated (any Actor)? = #isolation, _ call: () async throws -> Void) async throws -> Figures {
