@@ -77,15 +77,19 @@ final class DemoPeer: Sendable {
     }
 
     static func with<Value>(_ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }, _ body: (DemoPeer) async throws -> Value) async throws -> Value {
-        let peer = try await start(adjust)
-        do {
-            let value = try await body(peer)
-            await peer.stop()
-            return value
-        } catch {
-            await peer.stop()
-            throw error
-        }
+        try await stopping(try await start(adjust), { $0.stop }, body)
+    }
+}
+
+/// Runs `body` with a started peer, then stops the peer whether `body` threw or not.
+func stopping<Peer, Value>(_ peer: Peer, _ stop: (Peer) -> () async -> Void, _ body: (Peer) async throws -> Value) async throws -> Value {
+    do {
+        let value = try await body(peer)
+        await stop(peer)()
+        return value
+    } catch {
+        await stop(peer)()
+        throw error
     }
 }
 

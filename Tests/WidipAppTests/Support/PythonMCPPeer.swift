@@ -68,14 +68,6 @@ final class PythonMCPPeer: Sendable {
     }
 
     static func with<Value>(jsonReplies: Bool = false, _ body: (PythonMCPPeer) async throws -> Value) async throws -> Value {
-        let peer = try await start(jsonReplies: jsonReplies)
-        do {
-            let value = try await body(peer)
-            await peer.stop()
-            return value
-        } catch {
-            await peer.stop()
-            throw error
-        }
+        try await stopping(try await start(jsonReplies: jsonReplies), { $0.stop }, body)
     }
 }
