@@ -253,7 +253,6 @@ struct SecondServer {
             process.terminate()
             process.waitUntilExit()
         }
-        let client = TestClient(host: "127.0.0.1", port: port)
         // A loaded machine (the whole suite in parallel, coverage on) can take many seconds to start a process.
         var healthy = false
         for _ in 0..<300 where !healthy {
@@ -261,6 +260,8 @@ struct SecondServer {
             if !healthy { try await Task.sleep(for: .milliseconds(100)) }
         }
         guard healthy else { throw TestSetupError("the second widip serve did not answer /health on port \(port) within 30 s") }
+        // Made only now: a TestClient dropped before it has connected and shut down traps ("leaking promise").
+        let client = TestClient(host: "127.0.0.1", port: port)
         client.connect()
         defer { Task { try? await client.shutdown() } }
         return try await body(SecondServer(client: client, process: process, port: port))
