@@ -44,12 +44,16 @@ struct AuthTests {
             for (name, username, password) in [
                 ("wrong", "actif", "pas-le-bon-mdp"), ("unknown", "personne", "motdepasse-solide"), ("inactive", "inactif", "motdepasse-solide"),
             ] {
-                let start = ContinuousClock.now
-                let response = try await server.request(.post, "/api/auth/login", json: ["username": username, "password": password])
-                timings[name] = ContinuousClock.now - start
-                #expect(response.status == .unauthorized)
-                #expect(response.errorCode == "invalid_credentials")
-                bodies.insert(response.text)
+                // The quickest of three tries: one sample on a loaded machine can take three times as long as the next.
+                for _ in 0..<3 {
+                    let start = ContinuousClock.now
+                    let response = try await server.request(.post, "/api/auth/login", json: ["username": username, "password": password])
+                    let elapsed = ContinuousClock.now - start
+                    timings[name] = min(timings[name] ?? elapsed, elapsed)
+                    #expect(response.status == .unauthorized)
+                    #expect(response.errorCode == "invalid_credentials")
+                    bodies.insert(response.text)
+                }
             }
             #expect(bodies.count == 1, "the same answer whatever the reason")
             // Each path spends one bcrypt check at cost 10 (tens of milliseconds): none answers early.
@@ -59,7 +63,7 @@ struct AuthTests {
             #expect(fastest > .milliseconds(10))
 
             let audit = try await server.services.audit.list(AuditFilter(action: "login_failed"))
-            #expect(audit.count == 3)
+            #expect(audit.count == 9)
         }
     }
 
