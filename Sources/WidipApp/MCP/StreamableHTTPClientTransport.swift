@@ -10,6 +10,9 @@ import NIOPosix
 enum MCPTransportFailure: Error, Sendable {
     /// No connection could be made: the request was certainly not processed.
     case unreachable(String)
+    /// The connection attempt was refused (nothing listening, or an attempt AsyncHTTPClient made for another
+    /// request that this one was waiting on): nothing was sent.
+    case connectionRefused
     /// The connection broke after the request left: the server may or may not have processed it.
     case connectionLost(String)
     /// The server no longer knows our `Mcp-Session-Id` (restart or expiry): the request was not processed.
@@ -228,9 +231,11 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         case let error as HTTPClientError where error == .connectTimeout:
             return .unreachable("délai de connexion dépassé")
         case is NIOConnectionError:
-            return .unreachable("connexion refusée")
-        case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
-            return .unreachable("connexion refusée")
+            return .connectionRefused
+        case let error as IOError where error.errnoCode == ECONNREFUSED:
+            return .connectionRefused
+        case let error as IOError where [EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
+            return .unreachable("réseau injoignable")
         case let error as HTTPClientError where error == .deadlineExceeded:
             return .badReply("délai de réponse dépassé")
         case let error as HTTPClientError where [.remoteConnectionClosed, .readTimeout].contains(error):
