@@ -148,19 +148,12 @@ public actor MCPConnection {
     /// Runs `body` on the shared session, trying again (twice at most) when that cannot run anything twice: the
     /// server no longer knows the session (restart, expiry: the request was not processed and a new session takes
     /// it), or, for a request that only reads, the connection broke (a pooled connection to a server that has just
-    /// restarted). A refused connection is tried once more after a short pause, even for an action, because nothing
-    /// was sent: AsyncHTTPClient fails every request waiting for a connection when one attempt is refused, so a
-    /// request can be refused by an attempt made before the server came back (the DELETE of a retired session).
+    /// restarted). An unreachable server is not tried again here: the transport has already sent a refused request
+    /// twice.
     private func withSession<Value: Sendable>(
-        readOnly: Bool, attempt: Int = 1, refusedOnce: Bool = false, _ body: (Session) async throws -> Value
+        readOnly: Bool, attempt: Int = 1, _ body: (Session) async throws -> Value
     ) async throws -> Value {
-        let session: Session
-        do {
-            session = try await currentSession()
-        } catch {
-            guard Self.wasRefused(error), !refusedOnce else { throw error }
-            return try await retryAfterRefusal(readOnly: readOnly, attempt: attempt, body)
-        }
+        let session = try await currentSession()
         inFlight[session.generation, default: 0] += 1
         do {
             let value = try await body(session)
@@ -174,10 +167,6 @@ public actor MCPConnection {
             case _ where Self.sessionIsGone(error):
                 retire(session)
                 worthRetrying = true
-            case _ where Self.wasRefused(error):
-                retire(session)
-                guard !refusedOnce else { throw error }
-                return try await retryAfterRefusal(readOnly: readOnly, attempt: attempt, body)
             case .unreachable:
                 // The next request opens a new session, on whatever server then answers.
                 retire(session)
@@ -189,16 +178,8 @@ public actor MCPConnection {
             }
             guard worthRetrying, attempt < 3 else { throw error }
             logger.info("MCP request retried", metadata: ["reason": "\(failure)", "attempt": "\(attempt + 1)"])
-            return try await withSession(readOnly: readOnly, attempt: attempt + 1, refusedOnce: refusedOnce, body)
+            return try await withSession(readOnly: readOnly, attempt: attempt + 1, body)
         }
-    }
-
-    private func retryAfterRefusal<Value: Sendable>(
-        readOnly: Bool, attempt: Int, _ body: (Session) async throws -> Value
-    ) async throws -> Value {
-        logger.info("MCP request retried", metadata: ["reason": "connection refused"])
-        try await Task.sleep(for: .milliseconds(100))
-        return try await withSession(readOnly: readOnly, attempt: attempt, refusedOnce: true, body)
     }
 
     private func currentSession() async throws -> Session {
@@ -312,11 +293,6 @@ public actor MCPConnection {
         return false
     }
 
-    private static func wasRefused(_ error: any Error) -> Bool {
-        if case .connectionRefused = error as? MCPTransportFailure { return true }
-        return false
-    }
-
     static func failure(_ error: any Error) -> MCPCallFailure {
         switch error {
         case let failure as MCPCallFailure:
@@ -324,7 +300,6 @@ public actor MCPConnection {
         case let failure as MCPTransportFailure:
             switch failure {
             case .unreachable(let reason): return .unreachable(reason)
-            case .connectionRefused: return .unreachable("connexion refusée")
             case .connectionLost(let reason): return .connectionLost(reason)
             case .sessionExpired: return .unreachable("le serveur a refusé la nouvelle session")
             case .unauthorized: return .unauthorized

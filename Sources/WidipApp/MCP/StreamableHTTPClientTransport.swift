@@ -10,9 +10,6 @@ import NIOPosix
 enum MCPTransportFailure: Error, Sendable {
     /// No connection could be made: the request was certainly not processed.
     case unreachable(String)
-    /// The connection attempt was refused (nothing listening, or an attempt AsyncHTTPClient made for another
-    /// request that this one was waiting on): nothing was sent.
-    case connectionRefused
     /// The connection broke after the request left: the server may or may not have processed it.
     case connectionLost(String)
     /// The server no longer knows our `Mcp-Session-Id` (restart or expiry): the request was not processed.
@@ -113,12 +110,7 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
         request.body = .bytes(ByteBuffer(bytes: data))
         let deadline = NIODeadline.now() + requestTimeout
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, deadline: deadline)
-        } catch {
-            throw Self.classify(error)
-        }
+        let response = try await execute(request, deadline: deadline)
         if let assigned = response.headers.first(name: "Mcp-Session-Id"), !assigned.isEmpty { sessionID = assigned }
 
         switch response.status.code {
@@ -133,6 +125,26 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         default:
             let body = try? await response.body.collect(upTo: 64 * 1024)
             throw MCPTransportFailure.httpStatus(Int(response.status.code), body.flatMap(Self.jsonRPCErrorMessage))
+        }
+    }
+
+    /// Sends once more, after 100 ms, a request whose connection was refused. With its own retries turned off (a
+    /// down server must fail a call at once), AsyncHTTPClient fails every request waiting for a connection when one
+    /// attempt is refused, so a request can be refused by an attempt made for another before the server came back:
+    /// the DELETE of a retired session, after a restart. Nothing was sent, so this is safe for any request.
+    private func execute(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        do {
+            return try await httpClient.execute(request, deadline: deadline)
+        } catch where Self.wasRefused(error) {
+            logger.debug("MCP connection refused, trying once more")
+            try await Task.sleep(for: .milliseconds(100))
+        } catch {
+            throw Self.classify(error)
+        }
+        do {
+            return try await httpClient.execute(request, deadline: deadline)
+        } catch {
+            throw Self.classify(error)
         }
     }
 
@@ -230,10 +242,8 @@ actor StreamableHTTPClientTransport: MCP.Transport {
         switch error {
         case let error as HTTPClientError where error == .connectTimeout:
             return .unreachable("délai de connexion dépassé")
-        case is NIOConnectionError:
-            return .connectionRefused
-        case let error as IOError where error.errnoCode == ECONNREFUSED:
-            return .connectionRefused
+        case _ where wasRefused(error):
+            return .unreachable("connexion refusée")
         case let error as IOError where [EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
             return .unreachable("réseau injoignable")
         case let error as HTTPClientError where error == .deadlineExceeded:
@@ -244,6 +254,14 @@ actor StreamableHTTPClientTransport: MCP.Transport {
             return .connectionLost("connexion interrompue pendant l'appel")
         default:
             return .badReply(String(reflecting: error))
+        }
+    }
+
+    private static func wasRefused(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOConnectionError: true
+        case let error as IOError: error.errnoCode == ECONNREFUSED
+        default: false
         }
     }
 
