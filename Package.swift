@@ -79,12 +79,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "BenchSupport", path: "bench/Support"),
+        // Shared by the tests and the benchmarks: servers in their own process, raw sockets, latency figures.
+        .target(
+            name: "WidipTestSupport",
+            dependencies: ["WidipApp", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support"
+        ),
         .executableTarget(
             name: "widip-bench-realtime",
             dependencies: [
                 "WidipApp",
-                "BenchSupport",
+                "WidipTestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
             ],
@@ -94,7 +99,7 @@ let package = Package(
             name: "widip-bench-mcp",
             dependencies: [
                 "WidipApp",
-                "BenchSupport",
+                "WidipTestSupport",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -105,7 +110,7 @@ let package = Package(
             name: "widip-bench-auth",
             dependencies: [
                 "WidipApp",
-                "BenchSupport",
+                "WidipTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
@@ -116,6 +121,7 @@ let package = Package(
             dependencies: [
                 "WidipApp",
                 "DemoMCP",
+                "WidipTestSupport",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

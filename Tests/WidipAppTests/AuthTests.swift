@@ -175,13 +175,7 @@ struct AuthTests {
                 on: server.config.databaseURL
             )
             _ = try await server.token("ancien", password: "mot-de-passe-en-clair")
-            let stored = try await TestDatabase.withConnection(to: server.config.databaseURL) { connection in
-                var value = ""
-                for try await password in try await connection.query("SELECT password FROM users WHERE username = 'ancien'", logger: TestDatabase.logger).decode(String.self) {
-                    value = password
-                }
-                return value
-            }
+            let stored = try await server.storedPassword(of: "ancien")
             #expect(PasswordHasher.isBcryptHash(stored))
             _ = try await server.token("ancien", password: "mot-de-passe-en-clair")
             let login = try await server.services.audit.list(AuditFilter(action: "login")).last
@@ -196,13 +190,7 @@ struct AuthTests {
             try await TestDatabase.execute("UPDATE users SET password = '$2y$\(php.dropFirst(4))' WHERE id = \(user.id)", on: server.config.databaseURL)
             _ = try await server.token("php", password: "motdepasse-php")
             // Re-hashed at our flavour and cost, so it answers exactly as fast as every other account.
-            let stored = try await TestDatabase.withConnection(to: server.config.databaseURL) { connection in
-                var value = ""
-                for try await password in try await connection.query("SELECT password FROM users WHERE username = 'php'", logger: TestDatabase.logger).decode(String.self) {
-                    value = password
-                }
-                return value
-            }
+            let stored = try await server.storedPassword(of: "php")
             #expect(stored.hasPrefix("$2b$04$"))
             _ = try await server.token("php", password: "motdepasse-php")
         }
@@ -232,51 +220,5 @@ struct AuthTests {
                 try await group.waitForAll()
             }
         }
-    }
-}
-
-/// A second `widip serve` process on the same database, for what must hold across instances.
-struct SecondServer {
-    let client: TestClient
-    let process: Process
-    let port: Int
-
-    static func run<Value>(sharing server: LiveServer, _ body: (SecondServer) async throws -> Value) async throws -> Value {
-        // Below Linux's ephemeral range (32768–60999), where the suite's own client sockets could already hold it, and
-        // below the demo (30001–32700) and Python (20001–29999) MCP peers.
-        let port = Int.random(in: 10001...19999)
-        let database = server.config.databaseURL
-        let process = Process()
-        process.executableURL = CommandLineTests.binary
-        process.arguments = ["serve"]
-        process.environment = [
-            "PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1", "JWT_SECRET": server.config.jwtSecret, "BCRYPT_COST": "4",
-            "DATABASE_URL": "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)",
-        ]
-        process.currentDirectoryURL = FileManager.default.temporaryDirectory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        // A loaded machine (the whole suite in parallel, coverage on) can take many seconds to start a process.
-        var healthy = false
-        for _ in 0..<300 where !healthy {
-            guard process.isRunning else { throw TestSetupError("the second widip serve exited at start (port \(port) taken?)") }
-            healthy = (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok
-            if !healthy { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        guard healthy else { throw TestSetupError("the second widip serve did not answer /health on port \(port) within 30 s") }
-        // Made only now: a TestClient dropped before it has connected and shut down traps ("leaking promise").
-        let client = TestClient(host: "127.0.0.1", port: port)
-        client.connect()
-        defer { Task { try? await client.shutdown() } }
-        return try await body(SecondServer(client: client, process: process, port: port))
-    }
-
-    func request(_ method: HTTPRequest.Method, _ path: String, token: String? = nil) async throws -> HTTPResult {
-        try await LiveServer.send(through: client, method, path, token: token)
     }
 }

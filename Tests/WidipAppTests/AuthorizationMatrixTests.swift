@@ -3,7 +3,7 @@ import HTTPTypes
 import Testing
 @testable import WidipApp
 
-/// Walks every route of `RouteAccessTable` as an anonymous visitor and as a user of each level.
+/// Walks every route of the access table as an anonymous visitor and as a user of each level.
 @Suite("Authorization matrix", .timeLimit(.minutes(2)))
 struct AuthorizationMatrixTests {
     enum Outcome: Equatable, CustomStringConvertible {
@@ -39,7 +39,7 @@ struct AuthorizationMatrixTests {
             // A target for {id} routes that no caller is: a harmless user to read, edit and deactivate.
             let target = try await server.createUser("cible-matrice", level: .n1)
             var mismatches: [String] = []
-            for rule in RouteAccessTable.rules {
+            for rule in server.services.routeTable.rules {
                 let path = rule.path.replacingOccurrences(of: "{id}", with: String(target.id)).replacingOccurrences(of: "{name}", with: "glpi_search_client")
                 for level in [nil] + AccreditationLevel.allCases.map(Optional.some) {
                     // Logging out would end the session the next rows need: each caller logs out last, below.
@@ -51,7 +51,7 @@ struct AuthorizationMatrixTests {
                     if got != want { mismatches.append("\(rule.method) \(rule.path) as \(level?.rawValue ?? "anonymous"): \(got) (\(response.status.code)), expected \(want)") }
                 }
             }
-            for rule in RouteAccessTable.rules where rule.path == "/api/auth/logout" {
+            for rule in server.services.routeTable.rules where rule.path == "/api/auth/logout" {
                 #expect(Self.outcome(of: try await server.request(rule.method, rule.path), path: rule.path) == .unauthenticated)
                 for level in AccreditationLevel.allCases {
                     #expect(try await server.request(rule.method, rule.path, token: tokens[level]).status == .noContent)

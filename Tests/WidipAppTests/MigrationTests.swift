@@ -7,7 +7,7 @@ import Testing
 @Suite("Migrations", .timeLimit(.minutes(2)))
 struct MigrationTests {
     func withServices<Value: Sendable>(_ database: DatabaseURL, _ body: @Sendable (AppServices) async throws -> Value) async throws -> Value {
-        try await AppServices(config: testConfig(database: database), logger: TestDatabase.logger).withDatabase(body)
+        try await TestDatabase.withServices(on: database, body)
     }
 
     func count(_ sql: String, on database: DatabaseURL) async throws -> Int {

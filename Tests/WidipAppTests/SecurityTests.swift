@@ -113,14 +113,14 @@ struct SecurityTests {
     }
 
     @Test func loginRedirectGoesOnlyToLocalPaths() {
-        #expect(PagesController.safeNext("/utilisateurs") == "/utilisateurs")
-        #expect(PagesController.safeNext("//evil.example") == "/")
-        #expect(PagesController.safeNext("https://evil.example") == "/")
-        #expect(PagesController.safeNext("/\\evil.example") == "/")
-        #expect(PagesController.safeNext("/\t/evil.example") == "/", "browsers drop the tab and read //evil.example")
-        #expect(PagesController.safeNext("/\n/evil.example") == "/")
-        #expect(PagesController.safeNext("/audit?action=login") == "/audit?action=login")
-        #expect(PagesController.safeNext(nil) == "/")
+        #expect(LoginPages.safeNext("/utilisateurs") == "/utilisateurs")
+        #expect(LoginPages.safeNext("//evil.example") == "/")
+        #expect(LoginPages.safeNext("https://evil.example") == "/")
+        #expect(LoginPages.safeNext("/\\evil.example") == "/")
+        #expect(LoginPages.safeNext("/\t/evil.example") == "/", "browsers drop the tab and read //evil.example")
+        #expect(LoginPages.safeNext("/\n/evil.example") == "/")
+        #expect(LoginPages.safeNext("/audit?action=login") == "/audit?action=login")
+        #expect(LoginPages.safeNext(nil) == "/")
     }
 
     @Test func errorPagesKeepTheHeaderOfASignedInUser() async throws {

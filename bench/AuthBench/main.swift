@@ -4,7 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import WidipApp
-import BenchSupport
+import WidipTestSupport
 
 // Login under load at bcrypt cost 12, and what it does to everyone else's requests.
 // Run with bench/run (release build, its own PostgreSQL). Prints figures; asserts nothing.
@@ -16,16 +16,10 @@ struct AuthBench {
 
     static func main() async throws {
         let settings = BenchSettings.fromEnvironment()
-        let databaseText = settings.databaseURL
-        let binary = settings.widipBinary
-        let database = try DatabaseURL(parsing: databaseText)
-        let secret = String(repeating: "b", count: 48)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let config = AppConfig(jwtSecret: secret, databaseURL: database, bcryptCost: 12)
+        let config = try settings.config(bcryptCost: 12)
 
         print("Préparation : \(users) comptes au coût bcrypt 12…")
-        try await AppServices(config: config, logger: logger).withDatabase { services in
+        try await AppServices(config: config, logger: BenchSettings.logger).withDatabase { services in
             _ = try await services.migrate()
             for index in 0..<users where try await services.users.list(search: "bench-\(index)").isEmpty {
                 _ = try await services.users.create(
@@ -37,8 +31,7 @@ struct AuthBench {
         // The server under test is the release `widip serve`, in its own process, as in production.
         let port = Int.random(in: 41000...48000)
         let server = try ServerProcess(
-            binary: binary, port: port,
-            environment: ["JWT_SECRET": secret, "BCRYPT_COST": "12", "DATABASE_URL": databaseText, "RATE_LIMIT_PER_MINUTE": "1000000"]
+            binary: settings.widipBinary, port: port, environment: settings.serverEnvironment(bcryptCost: 12)
         )
         defer { server.stop() }
         try await server.waitUntilListening()
@@ -101,7 +94,7 @@ struct AuthBench {
         print("Connexions au coût bcrypt 12 (serveur widip en release, \(ProcessInfo.processInfo.activeProcessorCount) cœurs vus)")
         print("  bcrypt seul, appel direct         \(bcrypt.summary)")
         print("  login, \(users) en parallèle         \(logins.summary)")
-        print(String(format: "  débit                             %.1f connexions/s sur %.1f s, %d échec(s)", Double(logins.samples.count) / (milliseconds(elapsed) / 1000), milliseconds(elapsed) / 1000, failures))
+        print(String(format: "  débit                             %.1f connexions/s sur %.1f s, %d échec(s)", Double(logins.samples.count) / (elapsed.milliseconds / 1000), elapsed.milliseconds / 1000, failures))
         print("")
         print("/health pendant ces connexions, comparé au repos")
         print("  au repos                          \(healthAtRest.summary)")

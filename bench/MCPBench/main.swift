@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import BenchSupport
+import WidipTestSupport
 import Foundation
 import Logging
 import MCP
@@ -30,8 +30,7 @@ struct MCPBench {
 
     static func main() async throws {
         let settings = BenchSettings.fromEnvironment()
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
+        let logger = BenchSettings.logger
 
         let ssePort = Int.random(in: 41000...44000)
         let jsonPort = ssePort + 1
@@ -48,9 +47,7 @@ struct MCPBench {
 
         let database = try DatabaseURL(parsing: settings.databaseURL)
         func services(_ endpoint: String) async throws -> AppServices {
-            try await AppServices(
-                config: AppConfig(jwtSecret: String(repeating: "b", count: 48), databaseURL: database, mcpServerURL: endpoint), logger: logger
-            )
+            try await AppServices(config: try settings.config(mcpServerURL: endpoint), logger: logger)
         }
         let httpClient = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: {
             var configuration = HTTPClient.Configuration()
@@ -143,7 +140,7 @@ struct MCPBench {
         let figures: Figures
         let elapsed: Duration
         let failures: Int
-        var callsPerSecond: Double { Double(figures.samples.count) / (milliseconds(elapsed) / 1000) }
+        var callsPerSecond: Double { Double(figures.samples.count) / (elapsed.milliseconds / 1000) }
         var line: String {
             String(format: "%7.0f appels/s   p50 %7.2f ms   p99 %7.2f ms   %d échec(s)", callsPerSecond, figures.percentile(0.5), figures.percentile(0.99), failures)
         }

@@ -1,4 +1,4 @@
-import BenchSupport
+import WidipTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
@@ -55,16 +55,10 @@ func sequence(in text: Substring) -> Int? {
 struct RealtimeBench {
     static func main() async throws {
         let settings = BenchSettings.fromEnvironment()
-        let databaseText = settings.databaseURL
         let binary = settings.widipBinary
-        let database = try DatabaseURL(parsing: databaseText)
-        let secret = String(repeating: "r", count: 48)
-        let logger = { () -> Logger in
-            var logger = Logger(label: "bench")
-            logger.logLevel = .error
-            return logger
-        }()
-        let config = AppConfig(jwtSecret: secret, databaseURL: database, bcryptCost: 4)
+        let config = try settings.config()
+        let database = config.databaseURL
+        let logger = BenchSettings.logger
         let services = try await AppServices(config: config, logger: logger)
 
         try await services.withDatabase { services in
@@ -79,10 +73,7 @@ struct RealtimeBench {
             // Baseline: a raw pg_notify round trip on the same database.
             let notifyFigures = try await rawNotifyRoundTrip(database: database, logger: logger)
 
-            let serverEnvironment = [
-                "JWT_SECRET": secret, "DATABASE_URL": databaseText, "BCRYPT_COST": "4", "RATE_LIMIT_PER_MINUTE": "1000000",
-                "WS_COMPRESSION": compression ? "1" : "0",
-            ]
+            let serverEnvironment = settings.serverEnvironment().merging(["WS_COMPRESSION": compression ? "1" : "0"]) { _, new in new }
             let basePort = Int.random(in: 41000...47000)
             let servers = try [ServerProcess(binary: binary, port: basePort, environment: serverEnvironment),
                                ServerProcess(binary: binary, port: basePort + 1, environment: serverEnvironment)]
@@ -161,7 +152,7 @@ struct RealtimeBench {
             print("  pg_notify brut, aller-retour            \(notifyFigures.summary)")
             print("  INSERT d'un événement (autocommit)      \(insert.summary)")
             print("  commit → client WebSocket, 20 év./s     \(steady.summary)")
-            print(String(format: "  rafale de %d événements : écrits en %.0f ms, reçus par tous les clients en %.0f ms", burstEvents, milliseconds(burstWritten), milliseconds(burstDelivered)))
+            print(String(format: "  rafale de %d événements : écrits en %.0f ms, reçus par tous les clients en %.0f ms", burstEvents, burstWritten.milliseconds, burstDelivered.milliseconds))
             print(String(format: "  CPU serveur par message livré           %.1f µs (%.2f s CPU pour %.0f messages)", cpuSteady / delivered * 1e6, cpuSteady, delivered))
             print(String(format: "  mémoire par connexion inactive          %.1f Kio", perIdleConnection / 1024))
             print("  manquants : \(missing)   doublons : \(duplicates)")

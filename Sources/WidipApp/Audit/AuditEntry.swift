@@ -66,9 +66,11 @@ public struct AuditFilter: Sendable, Equatable {
     public var to: Date?
     /// Keyset cursor: only rows with a smaller id (older) than this.
     public var before: Int?
+    /// Only rows newer than this (the live viewer catching up).
+    public var after: Int?
     public var limit: Int
 
-    public init(userID: Int? = nil, action: String? = nil, targetType: String? = nil, targetID: String? = nil, from: Date? = nil, to: Date? = nil, before: Int? = nil, limit: Int = 50) {
+    public init(userID: Int? = nil, action: String? = nil, targetType: String? = nil, targetID: String? = nil, from: Date? = nil, to: Date? = nil, before: Int? = nil, after: Int? = nil, limit: Int = 50) {
         self.userID = userID
         self.action = action
         self.targetType = targetType
@@ -76,6 +78,7 @@ public struct AuditFilter: Sendable, Equatable {
         self.from = from
         self.to = to
         self.before = before
+        self.after = after
         self.limit = limit
     }
 }

@@ -12,6 +12,8 @@ public struct AuditRepository: Sendable {
         self.logger = logger
     }
 
+    /// The `audit:new_entry` event for the live viewer is not written here: the trigger `user_audit_log_event`
+    /// (migration 0002_events.sql) publishes one for every row, including rows Phase 1 writes directly.
     public func record(_ entry: AuditEntry, on connection: PostgresConnection) async throws {
         let details = entry.details?.jsonText
         try await connection.query(
@@ -29,7 +31,7 @@ public struct AuditRepository: Sendable {
         try await client.withConnection { connection in try await record(entry, on: connection) }
     }
 
-    /// Newest first; `filter.before` pages backwards by id.
+    /// Newest first; `filter.before` pages backwards by id, `filter.after` reads what came since.
     public func list(_ filter: AuditFilter) async throws -> [AuditRecord] {
         let rows = try await client.query(
             """
@@ -43,6 +45,7 @@ public struct AuditRepository: Sendable {
               AND (\(filter.from)::timestamptz IS NULL OR a.created_at >= (\(filter.from)::timestamptz AT TIME ZONE 'UTC'))
               AND (\(filter.to)::timestamptz IS NULL OR a.created_at < (\(filter.to)::timestamptz AT TIME ZONE 'UTC'))
               AND (\(filter.before)::int IS NULL OR a.id < \(filter.before))
+              AND (\(filter.after)::int IS NULL OR a.id > \(filter.after))
             ORDER BY a.id DESC
             LIMIT \(filter.limit)
             """,

@@ -3,7 +3,15 @@ import Hummingbird
 
 /// `/api/auth/*` (PRD 2.1, 6): HTTP only; rules live in `AuthService`.
 struct AuthController {
+    static let accessRules = [
+        RouteRule(.post, "/api/auth/login", .anonymous),
+        RouteRule(.post, "/api/auth/logout", .level(.n0)),
+        RouteRule(.get, "/api/auth/me", .level(.n0)),
+        RouteRule(.post, "/api/auth/password", .level(.n0)),
+    ]
+
     let auth: AuthService
+    let tokens: TokenService
 
     struct LoginInput: Decodable {
         let username: String
@@ -14,7 +22,7 @@ struct AuthController {
         let accessToken: String
         let tokenType = "bearer"
         let expiresAt: Date
-        let user: UserDTO
+        let user: UserOutput
 
         enum CodingKeys: String, CodingKey {
             case user
@@ -25,7 +33,7 @@ struct AuthController {
     }
 
     struct MeOutput: Encodable, Sendable {
-        let user: UserDTO
+        let user: UserOutput
         let accreditationLevel: AccreditationLevel
         let levelLabel: String
         let tokens: TokenUsage
@@ -54,30 +62,28 @@ struct AuthController {
         }
     }
 
-    let tokens: TokenService
-
     func addRoutes(public router: RouterGroup<AppRequestContext>, authenticated group: RouterGroup<AuthenticatedContext>) {
         router.post("/api/auth/login") { request, context in
             let input = try await request.decodeJSON(LoginInput.self, context: context)
             let result = try await auth.login(username: input.username, password: input.password, client: context.client(of: request))
             var response = try JSONBody(
-                LoginOutput(accessToken: result.token, expiresAt: result.expiresAt, user: UserDTO(result.user))
+                LoginOutput(accessToken: result.token, expiresAt: result.expiresAt, user: UserOutput(result.user))
             ).response(from: request, context: context)
-            response.setCookie(Self.sessionCookie(result.token, expiresAt: result.expiresAt, secure: request.isSecure))
+            response.setCookie(SessionCookie.issued(result.token, expiresAt: result.expiresAt, secure: request.isSecure))
             return response
         }
         group.post("/api/auth/logout") { request, context in
             try await auth.logout(context.identity, client: context.client(of: request))
             var response = Response(status: .noContent)
-            response.setCookie(Self.expiredSessionCookie(secure: request.isSecure))
+            response.setCookie(SessionCookie.expired(secure: request.isSecure))
             return response
         }
         group.get("/api/auth/me") { request, context in
             let user = context.user
             return JSONBody(
                 MeOutput(
-                    user: UserDTO(user), accreditationLevel: user.level, levelLabel: user.level.frenchLabel,
-                    tokens: TokenUsage(used: UserDTO(user).tokensUsed, quota: user.tokenQuota),
+                    user: UserOutput(user), accreditationLevel: user.level, levelLabel: user.level.frenchLabel,
+                    tokens: TokenUsage(used: UserOutput(user).tokensUsed, quota: user.tokenQuota),
                     csrfToken: tokens.csrfToken(sessionID: context.identity.sessionID)
                 )
             )
@@ -87,15 +93,5 @@ struct AuthController {
             try await auth.changePassword(context.identity, current: input.currentPassword, new: input.newPassword, client: context.client(of: request))
             return Response(status: .noContent)
         }
-    }
-
-    static func sessionCookie(_ token: String, expiresAt: Date, secure: Bool) -> Cookie {
-        Cookie(
-            name: SessionMiddleware.cookieName, value: token, expires: expiresAt, path: "/", secure: secure, httpOnly: true, sameSite: .strict
-        )
-    }
-
-    static func expiredSessionCookie(secure: Bool) -> Cookie {
-        Cookie(name: SessionMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
     }
 }

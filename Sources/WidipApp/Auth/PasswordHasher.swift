@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HummingbirdBcrypt
 import NIOPosix
@@ -44,7 +43,7 @@ public struct PasswordHasher: Sendable {
             return try await threadPool.runIfActive { Bcrypt.verify(password, hash: normalised) }
         }
         _ = try await burnDummyCheck()
-        return Self.constantTimeEquals(password, stored)
+        return constantTimeEquals(password, stored)
     }
 
     /// Spends the time of one real check, for a login whose user does not exist or is inactive.
@@ -52,14 +51,5 @@ public struct PasswordHasher: Sendable {
     public func burnDummyCheck() async throws -> Bool {
         let dummy = dummyHash
         return try await threadPool.runIfActive { Bcrypt.verify("not-the-password", hash: dummy) }
-    }
-
-    static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        // Comparing fixed-length digests hides the length of the stored password as well as its content.
-        let left = SHA256.hash(data: Data(lhs.utf8))
-        let right = SHA256.hash(data: Data(rhs.utf8))
-        var difference: UInt8 = 0
-        for (a, b) in zip(left, right) { difference |= a ^ b }
-        return difference == 0
     }
 }

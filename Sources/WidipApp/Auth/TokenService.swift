@@ -60,6 +60,6 @@ public struct TokenService: Sendable {
     }
 
     public func isValidCSRFToken(_ candidate: String, sessionID: UUID) -> Bool {
-        PasswordHasher.constantTimeEquals(candidate, csrfToken(sessionID: sessionID))
+        constantTimeEquals(candidate, csrfToken(sessionID: sessionID))
     }
 }

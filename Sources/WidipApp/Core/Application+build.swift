@@ -21,6 +21,12 @@ public struct AppServices: Sendable {
     public let events: EventRepository
     public let mcp: MCPToolService
     public let metrics: PrometheusCollectorRegistry
+    /// This instance's real-time subscribers, fed by its event listener.
+    public let hub: EventHub
+    /// Where L3+ approvals are checked (SAFEGUARD's ledger).
+    public let approvals: any ApprovalLedger
+    let renderer: PageRenderer
+    let apiDescription: String
     let mcpConnection: MCPConnection?
     let httpClient: HTTPClient
     let toolCalls: ToolCallRepository
@@ -32,6 +38,10 @@ public struct AppServices: Sendable {
     public init(config: AppConfig, logger: Logger, approvals: any ApprovalLedger = NoApprovalLedger()) async throws {
         self.config = config
         self.logger = logger
+        self.approvals = approvals
+        self.hub = EventHub()
+        self.renderer = try await PageRenderer()
+        self.apiDescription = try OpenAPIModule.bundledDocument()
         let postgres = config.databaseURL.makeClient(poolSize: config.databasePoolSize, logger: logger)
         self.postgres = postgres
         let userRepository = UserRepository(client: postgres, logger: logger)
@@ -107,26 +117,55 @@ public struct AppServices: Sendable {
     }
 }
 
-/// Builds the whole server: database pool, migrations on start, middleware, API, pages and static files.
-public func buildApplication(config: AppConfig, logger: Logger? = nil) async throws -> some ApplicationProtocol {
-    let logger = logger ?? Logger(label: "widip")
-    let services = try await AppServices(config: config, logger: logger)
-    let renderer = try await PageRenderer()
-    let health = HealthService(client: services.postgres, config: config, mcp: services.mcp, logger: logger)
-    let pages = PagesController(
-        renderer: renderer, auth: services.auth, users: services.users, audit: services.audit, tokens: services.tokens,
-        mcp: services.mcp, format: FrenchFormat(timeZone: config.displayTimeZone)
-    )
+extension AppServices {
+    /// The product's modules, once. Their order is the order of the header's links and of the home page's tiles.
+    var modules: [any AppModule] {
+        [
+            HealthModule(health: HealthService(client: postgres, config: config, mcp: mcp, logger: logger)),
+            OpenAPIModule(document: apiDescription),
+            MetricsModule(registry: metrics, token: config.metricsToken),
+            AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter),
+            HomeModule(),
+            UpcomingModule(tile: ModuleTile(name: "WIBOT", icon: "wibot", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP"), level: .n0),
+            UpcomingModule(tile: ModuleTile(name: "SAFEGUARD", icon: "safeguard", description: "Approbation des actions sensibles (L3)"), level: .n1),
+            UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
+            UsersModule(users: users),
+            MCPModule(mcp: mcp, toolCalls: toolCalls),
+            AuditModule(audit: audit, users: users, timeZone: config.displayTimeZone),
+            RealtimeModule(
+                hub: hub, events: events, listener: EventListener(database: config.databaseURL, repository: events, hub: hub, logger: logger),
+                retention: config.eventRetention, trustedOrigins: Set(config.corsOrigins), logger: logger
+            ),
+        ]
+    }
 
-    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Order matters: headers wrap everything (error pages included); errors are mapped before they reach them.
+    /// Every route's access level, as the modules declare them.
+    public var routeTable: RouteAccessTable { RouteAccessTable(modules.flatMap(\.accessRules)) }
+}
+
+/// The router with every module's routes behind the shared middleware, and what it registered.
+struct AppRouter {
+    let router: Router<AppRequestContext>
+    let table: RouteAccessTable
+    /// "METHOD /path" of every route the router serves (HEAD aside), to compare with `table`.
+    let registeredRoutes: Set<String>
+}
+
+/// Builds the router: middleware, then the routes of every module.
+func buildRouter(services: AppServices, modules: [any AppModule]) -> AppRouter {
+    let config = services.config
+    let table = RouteAccessTable(modules.flatMap(\.accessRules))
+    let pages = Pages(
+        renderer: services.renderer, navigation: Navigation(modules: modules, table: table), tokens: services.tokens,
+        format: FrenchFormat(timeZone: config.displayTimeZone)
+    )
+    let router = RecordingRouter(Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints))
+    // Order matters: headers wrap everything (error pages included); the session is known before errors are mapped, so
+    // an error page shown to a signed-in user keeps the header.
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: AllowListCORSMiddleware(allowedOrigins: Set(config.corsOrigins)))
-    let errors = ErrorMiddleware(renderPage: { error, request, context in pages.errorResponse(error, request: request, context: context) })
-    router.add(middleware: errors)
-    router.add(middleware: SessionMiddleware(auth: services.auth))
-    // Again inside the session, so an error page shown to a signed-in user keeps the header; the outer one still
-    // maps what fails before (a database outage while reading the session).
+    let errors = ErrorMiddleware(table: table, pages: pages)
+    router.add(middleware: SessionMiddleware(auth: services.auth, errors: errors))
     router.add(middleware: errors)
     // Static files are served when no route matched (the router's 404 reaches this middleware as an error).
     if let publicDirectory = Bundle.module.url(forResource: "Public", withExtension: nil, subdirectory: "Resources") {
@@ -135,51 +174,45 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
                 publicDirectory.path, urlBasePath: "/static",
                 // Assets are not fingerprinted: browsers revalidate (cheap 304s) so a deploy is seen at once.
                 cacheControl: .init([(MediaType(type: .text), [.noCache]), (MediaType(type: .application), [.noCache]), (MediaType(type: .image), [.noCache])]),
-                logger: logger
+                logger: services.logger
             )
         )
     }
     router.add(
         middleware: AccessMiddleware(
-            tokens: services.tokens, limiter: services.limiter, requestsPerMinute: config.rateLimitPerMinute, trustedOrigins: Set(config.corsOrigins)
+            table: table, tokens: services.tokens, limiter: services.limiter, requestsPerMinute: config.rateLimitPerMinute,
+            trustedOrigins: Set(config.corsOrigins)
         )
     )
+    let routes = ModuleRoutes(anyone: router.group(), signedIn: router.group(context: AuthenticatedContext.self), pages: pages)
+    for module in modules { module.addRoutes(to: routes) }
+    return AppRouter(router: router.router, table: table, registeredRoutes: router.routes)
+}
 
-    let open = router.group()
-    let signedIn = router.group(context: AuthenticatedContext.self)
-    let openAPI = try OpenAPIDocument.load()
-    open.get("/api/openapi.yaml") { _, _ in openAPI.response() }
-    HealthController(health: health).addRoutes(public: open, authenticated: signedIn)
-    AuthController(auth: services.auth, tokens: services.tokens).addRoutes(public: open, authenticated: signedIn)
-    UsersController(users: services.users, audit: services.audit, timeZone: config.displayTimeZone).addRoutes(to: signedIn)
-    MCPController(mcp: services.mcp).addRoutes(to: signedIn)
-    MetricsController(registry: services.metrics, token: config.metricsToken).addRoutes(to: open)
-    pages.addRoutes(public: open, authenticated: signedIn)
-    let hub = EventHub()
-    RealtimeController(hub: hub, events: services.events, trustedOrigins: Set(config.corsOrigins), logger: logger).addRoutes(to: open)
-
+/// Builds the whole server on `services`: the router, the modules' background services, migrations on start.
+public func buildApplication(services: AppServices) async throws -> some ApplicationProtocol {
+    let config = services.config
+    let logger = services.logger
+    let modules = services.modules
+    let built = buildRouter(services: services, modules: modules)
     var app = Application(
-        router: router,
+        router: built.router,
         // Upgrades go through the same router, so sessions, levels and origins are checked before any byte of WebSocket.
         server: .http1WebSocketUpgrade(
-            webSocketRouter: router,
+            webSocketRouter: built.router,
             configuration: .init(
                 maxFrameSize: 64 * 1024, extensions: config.webSocketCompression ? [.perMessageDeflate(minFrameSizeToCompress: 64)] : [],
                 autoPing: .enabled(timePeriod: .seconds(25))
             )
         ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "widip"),
-        services: [
-            services.postgres,
-            EventListener(database: config.databaseURL, repository: services.events, hub: hub, logger: logger),
-            MaintenanceService(
-                sessions: services.sessions, limiter: services.limiter, events: services.events, toolCalls: services.toolCalls,
-                eventRetention: config.eventRetention, interval: .seconds(60), logger: logger
-            ),
+        services: [services.postgres] + modules.flatMap(\.services) + [
+            MaintenanceService(tasks: modules.flatMap(\.maintenance), interval: .seconds(60), logger: logger),
             OutboundHTTPService(httpClient: services.httpClient, mcp: services.mcpConnection),
         ],
         logger: logger
     )
+    let hub = services.hub
     app.beforeServerStarts {
         let applied = try await services.migrate()
         if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
@@ -188,21 +221,7 @@ public func buildApplication(config: AppConfig, logger: Logger? = nil) async thr
     return app
 }
 
-/// The API description, served as written in the repository.
-struct OpenAPIDocument: Sendable {
-    let text: String
-
-    static func load() throws -> OpenAPIDocument {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources") else {
-            throw AppError(.internalError, "openapi.yaml est introuvable dans l'installation.")
-        }
-        return OpenAPIDocument(text: try String(contentsOf: url, encoding: .utf8))
-    }
-
-    func response() -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "no-cache"],
-            body: .init(byteBuffer: ByteBuffer(string: text))
-        )
-    }
+/// `widip serve`: the services from the configuration, then the server.
+public func buildApplication(config: AppConfig, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    try await buildApplication(services: try await AppServices(config: config, logger: logger ?? Logger(label: "widip")))
 }

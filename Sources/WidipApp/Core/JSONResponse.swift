@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// JSON answers of the API: snake_case keys chosen by each DTO, ISO-8601 dates in UTC.
+/// JSON answers of the API: snake_case keys chosen by each `…Output` type, ISO-8601 dates in UTC.
 struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
     var status: HTTPResponse.Status = .ok
     let value: Value

@@ -1,4 +1,6 @@
 import HTTPTypes
+import Hummingbird
+import Synchronization
 
 /// Who may call a route.
 public enum RouteAccess: Sendable, Equatable {
@@ -12,68 +14,44 @@ public struct RouteRule: Sendable, Equatable {
     public let method: HTTPRequest.Method
     public let path: String
     public let access: RouteAccess
+
+    public init(_ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess) {
+        self.method = method
+        self.path = path
+        self.access = access
+    }
+
+    /// "GET /api/users/{id}", as the router names its endpoints.
+    public var route: String { "\(method.rawValue) \(path)" }
 }
 
-/// The one table of every route and its minimum accreditation (PRD 3.4.1). The access middleware enforces it for
-/// each request from the matched route pattern, so a route missing here is refused, never left open.
-public enum RouteAccessTable {
-    public static let rules: [RouteRule] = [
-        // Health and API description
-        RouteRule(method: .get, path: "/health", access: .anonymous),
-        RouteRule(method: .get, path: "/api/openapi.yaml", access: .anonymous),
-        RouteRule(method: .get, path: "/api/workflows/health", access: .level(.n0)),
-        // Auth (PRD 6)
-        RouteRule(method: .post, path: "/api/auth/login", access: .anonymous),
-        RouteRule(method: .post, path: "/api/auth/logout", access: .level(.n0)),
-        RouteRule(method: .get, path: "/api/auth/me", access: .level(.n0)),
-        RouteRule(method: .post, path: "/api/auth/password", access: .level(.n0)),
-        // Users and audit (PRD 3.4): super admins only
-        RouteRule(method: .get, path: "/api/users", access: .level(.n4)),
-        RouteRule(method: .post, path: "/api/users", access: .level(.n4)),
-        RouteRule(method: .get, path: "/api/users/audit", access: .level(.n4)),
-        RouteRule(method: .get, path: "/api/users/{id}", access: .level(.n4)),
-        RouteRule(method: .put, path: "/api/users/{id}", access: .level(.n4)),
-        RouteRule(method: .delete, path: "/api/users/{id}", access: .level(.n4)),
-        // Real-time bus: channels are filtered by level inside (safeguard N1, supervision N3, audit N4)
-        RouteRule(method: .get, path: "/api/ws", access: .level(.n0)),
-        RouteRule(method: .get, path: "/api/safeguard/ws", access: .level(.n1)),
-        RouteRule(method: .get, path: "/api/supervision/ws", access: .level(.n3)),
-        RouteRule(method: .get, path: "/api/events", access: .level(.n0)),
-        // MCP tools (PRD 3.1.2): a call's own level is checked against the tool's level by MCPToolService
-        RouteRule(method: .get, path: "/api/mcp/tools", access: .level(.n1)),
-        RouteRule(method: .get, path: "/api/mcp/status", access: .level(.n3)),
-        RouteRule(method: .post, path: "/api/mcp/tools/{name}/call", access: .level(.n0)),
-        // Prometheus scrape, with its own bearer token (METRICS_TOKEN)
-        RouteRule(method: .get, path: "/metrics", access: .anonymous),
-        // Web pages
-        RouteRule(method: .get, path: "/", access: .level(.n0)),
-        RouteRule(method: .get, path: "/connexion", access: .anonymous),
-        RouteRule(method: .post, path: "/connexion", access: .anonymous),
-        RouteRule(method: .post, path: "/deconnexion", access: .level(.n0)),
-        RouteRule(method: .get, path: "/compte", access: .level(.n0)),
-        RouteRule(method: .post, path: "/compte/mot-de-passe", access: .level(.n0)),
-        RouteRule(method: .get, path: "/utilisateurs", access: .level(.n4)),
-        RouteRule(method: .get, path: "/utilisateurs/nouveau", access: .level(.n4)),
-        RouteRule(method: .post, path: "/utilisateurs/nouveau", access: .level(.n4)),
-        RouteRule(method: .get, path: "/utilisateurs/{id}", access: .level(.n4)),
-        RouteRule(method: .post, path: "/utilisateurs/{id}", access: .level(.n4)),
-        RouteRule(method: .post, path: "/utilisateurs/{id}/desactiver", access: .level(.n4)),
-        RouteRule(method: .get, path: "/audit", access: .level(.n4)),
-        RouteRule(method: .get, path: "/outils-mcp", access: .level(.n3)),
-    ]
+/// Every route of the application and its minimum accreditation (PRD 3.4.1), gathered from the modules' own
+/// declarations. The access middleware enforces it for each request from the matched route pattern, so a route
+/// missing here is refused, never left open.
+public struct RouteAccessTable: Sendable {
+    public let rules: [RouteRule]
+    private let index: [String: RouteAccess]
 
-    private static let index: [String: RouteAccess] = Dictionary(
-        uniqueKeysWithValues: rules.map { ("\($0.method.rawValue) \($0.path)", $0.access) }
-    )
+    public init(_ rules: [RouteRule]) {
+        self.rules = rules
+        // A route declared twice keeps its strictest level, never the laxest.
+        self.index = Dictionary(rules.map { ($0.route, $0.access) }) { first, second in
+            switch (first, second) {
+            case (.anonymous, _): second
+            case (_, .anonymous): first
+            case (.level(let a), .level(let b)): .level(max(a, b))
+            }
+        }
+    }
 
-    public static func access(method: HTTPRequest.Method, path: String) -> RouteAccess? {
+    public func access(method: HTTPRequest.Method, path: String) -> RouteAccess? {
         // HEAD is answered by the GET handler and needs what GET needs.
         let lookup = method == .head ? HTTPRequest.Method.get : method
         return index["\(lookup.rawValue) \(path)"]
     }
 
     /// The methods served at a concrete path, for `405 Method Not Allowed` answers.
-    public static func allowedMethods(forPath path: String) -> [HTTPRequest.Method] {
+    public func allowedMethods(forPath path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         let matching = rules.filter { rule in
             let pattern = rule.path.split(separator: "/", omittingEmptySubsequences: true)
@@ -83,5 +61,37 @@ public enum RouteAccessTable {
         // A literal route ("/api/users/audit") shadows a captured one ("/api/users/{id}") in the router.
         let literal = matching.filter { !$0.path.contains("{") }
         return (literal.isEmpty ? matching : literal).map(\.method)
+    }
+
+    /// What differs between the routes a router registered ("GET /path") and this table, both ways.
+    public func differences(fromRegistered registered: Set<String>) -> (unlisted: [String], withoutRoute: [String]) {
+        let listed = Set(rules.map(\.route))
+        return (registered.subtracting(listed).sorted(), listed.subtracting(registered).sorted())
+    }
+}
+
+/// The application's router, noting every route registered on it (through any group), so that a test can compare
+/// what the router really serves with the access table.
+final class RecordingRouter<Context: RequestContext>: RouterMethods {
+    let router: Router<Context>
+    private let recorded = Mutex<Set<String>>([])
+
+    init(_ router: Router<Context>) {
+        self.router = router
+    }
+
+    /// "METHOD /path" of every registered route.
+    var routes: Set<String> { recorded.withLock { $0 } }
+
+    @discardableResult func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> Self
+    where Responder.Context == Context {
+        recorded.withLock { _ = $0.insert("\(method.rawValue) \(path)") }
+        router.on(path, method: method, responder: responder)
+        return self
+    }
+
+    @discardableResult func add(middleware: any MiddlewareProtocol<Request, Response, Context>) -> Self {
+        router.add(middleware: middleware)
+        return self
     }
 }

@@ -377,9 +377,3 @@ final class FirstOutcome<Value: Sendable>: Sendable {
     }
 }
 
-extension Duration {
-    /// "5 s", or "500 ms" under a second, for messages.
-    var frenchSeconds: String {
-        components.seconds >= 1 ? "\(components.seconds) s" : "\(components.attoseconds / 1_000_000_000_000_000) ms"
-    }
-}

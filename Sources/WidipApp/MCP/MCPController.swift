@@ -1,13 +1,19 @@
 import Foundation
 import Hummingbird
-import Prometheus
 
 /// `/api/mcp/...`: the tools the server offers with WIDIP's levels, the server's state, and calls. HTTP only; the
 /// rules (levels, approvals, audit) live in `MCPToolService`.
 struct MCPController {
+    /// A call's own level is checked against the tool's level by `MCPToolService`.
+    static let accessRules = [
+        RouteRule(.get, "/api/mcp/tools", .level(.n1)),
+        RouteRule(.get, "/api/mcp/status", .level(.n3)),
+        RouteRule(.post, "/api/mcp/tools/{name}/call", .level(.n0)),
+    ]
+
     let mcp: MCPToolService
 
-    struct ToolDTO: Encodable, Sendable {
+    struct ToolOutput: Encodable, Sendable {
         let name: String
         let level: ToolLevel
         let label: String
@@ -41,11 +47,11 @@ struct MCPController {
         }
     }
 
-    struct ToolList: Encodable, Sendable {
-        let tools: [ToolDTO]
+    struct ToolListOutput: Encodable, Sendable {
+        let tools: [ToolOutput]
     }
 
-    struct StatusDTO: Encodable, Sendable {
+    struct StatusOutput: Encodable, Sendable {
         struct Server: Encodable, Sendable {
             let configured: Bool
             let reachable: Bool
@@ -94,7 +100,7 @@ struct MCPController {
         }
     }
 
-    struct CallDTO: Encodable, Sendable {
+    struct CallOutput: Encodable, Sendable {
         let tool: String
         let level: ToolLevel
         let isError: Bool
@@ -117,16 +123,16 @@ struct MCPController {
             case "true": refresh = true
             default: throw AppError.invalidField("refresh", "« refresh » vaut true ou false.")
             }
-            return JSONBody(ToolList(tools: try await mcp.tools(refresh: refresh).map(ToolDTO.init)))
+            return JSONBody(ToolListOutput(tools: try await mcp.tools(refresh: refresh).map(ToolOutput.init)))
         }
         group.get("/api/mcp/status") { _, _ in
             async let state = mcp.serverState()
             let stats = try await mcp.stats(since: Date().addingTimeInterval(-24 * 3600))
             let server = await state
             return JSONBody(
-                StatusDTO(
+                StatusOutput(
                     server: .init(
-                        configured: server.endpoint != nil, reachable: server.reachable, latencyMs: server.latency.map(\.milliseconds),
+                        configured: server.endpoint != nil, reachable: server.reachable, latencyMs: server.latency.map { $0.milliseconds.rounded(toPlaces: 2) },
                         problem: server.problem
                     ),
                     windowHours: 24,
@@ -158,52 +164,11 @@ struct MCPController {
                 )
             )
             return JSONBody(
-                CallDTO(
+                CallOutput(
                     tool: result.tool, level: result.level, isError: result.isError, text: result.text, structured: result.structured,
-                    durationMs: result.duration.milliseconds
+                    durationMs: result.duration.milliseconds.rounded(toPlaces: 2)
                 )
             )
         }
-    }
-}
-
-/// `/metrics` in Prometheus' text format, for a scraper holding `METRICS_TOKEN`. Without the setting it is not served.
-struct MetricsController {
-    let registry: PrometheusCollectorRegistry
-    let token: String?
-
-    func addRoutes(to router: RouterGroup<AppRequestContext>) {
-        // Plain-text answers: the client is a scraper, not a person, and must not be sent to the login page.
-        router.get("/metrics") { request, _ in
-            guard let token else { return Self.plain(.notFound, "Métriques non publiées : METRICS_TOKEN n'est pas défini.\n") }
-            let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-            guard Self.constantTimeEqual(presented, token) else {
-                var response = Self.plain(.unauthorized, "Jeton de métriques absent ou invalide.\n")
-                response.headers[.wwwAuthenticate] = "Bearer"
-                return response
-            }
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: buffer))
-            )
-        }
-    }
-
-    private static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    private static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let a = Array(a.utf8), b = Array(b.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        ((Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15) * 100).rounded() / 100
     }
 }

@@ -164,7 +164,7 @@ public struct MCPToolService: Sendable {
             try await calls.record(tool: request.tool, level: level, caller: request.caller, outcome: outcome, duration: duration)
             if level.isAudited {
                 var details = auditDetails(request, level: level, outcome: outcome)
-                details["duration_ms"] = .number((Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded())
+                details["duration_ms"] = .number(duration.milliseconds.rounded())
                 if let approval {
                     details["approval_id"] = .string(approval.id)
                     details["approved_by"] = approval.approvedBy.map(JSONValue.string) ?? .null

@@ -32,7 +32,7 @@ struct ToolCallRepository: Sendable {
     let logger: Logger
 
     func record(tool: String, level: ToolLevel, caller: ToolCaller, outcome: ToolCallOutcome, duration: Duration) async throws {
-        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        let milliseconds = duration.milliseconds
         try await client.query(
             """
             INSERT INTO mcp_tool_calls (tool, level, user_id, caller, outcome, duration_ms)

@@ -2,13 +2,14 @@ import HTTPTypes
 import Foundation
 import Hummingbird
 
-/// Enforces `RouteAccessTable` on the matched route, the per-user request budget, and CSRF protection for
+/// Enforces the route access table on the matched route, the per-user request budget, and CSRF protection for
 /// cookie-authenticated state changes (Origin check plus a per-session token).
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     static let csrfHeader = HTTPField.Name("X-CSRF-Token")!
     static let csrfFormField = "_csrf"
 
+    let table: RouteAccessTable
     let tokens: TokenService
     let limiter: RateLimiter
     let requestsPerMinute: Int
@@ -19,7 +20,7 @@ struct AccessMiddleware: RouterMiddleware {
         guard let path = context.endpointPath else { return try await next(request, context) }
         let isSafe = [.get, .head, .options].contains(request.method)
         if !isSafe { try checkOrigin(request) }
-        guard let access = RouteAccessTable.access(method: request.method, path: path) else {
+        guard let access = table.access(method: request.method, path: path) else {
             context.logger.error("Route missing from the access table", metadata: ["route": "\(request.method) \(path)"])
             throw AppError.insufficientLevel
         }
@@ -37,7 +38,7 @@ struct AccessMiddleware: RouterMiddleware {
     private func checkOrigin(_ request: Request) throws {
         let origin = request.headers[.origin] ?? request.headers[.referer].flatMap(Self.origin(ofURL:))
         guard let origin else { return }
-        guard Self.isSameSite(origin: origin, request: request) || trustedOrigins.contains(origin) else {
+        guard request.isFromTrusted(origin: origin, trusted: trustedOrigins) else {
             throw AppError(.forbidden, code: "csrf_origin", "Requête refusée : elle ne provient pas de ce site.")
         }
     }
@@ -56,13 +57,6 @@ struct AccessMiddleware: RouterMiddleware {
     }
 
     static let csrfRefused = AppError(.forbidden, code: "csrf_token", "Jeton de sécurité manquant ou expiré : rechargez la page et recommencez.")
-
-    /// True when `origin` names the host (and port) the request was sent to. The scheme is not compared: behind a
-    /// TLS proxy that does not say so, the server only sees plain HTTP.
-    static func isSameSite(origin: String, request: Request) -> Bool {
-        guard let components = URLComponents(string: origin), let host = components.host, let own = request.ownAuthority else { return false }
-        return (host + (components.port.map { ":\($0)" } ?? "")).lowercased() == own
-    }
 
     static func origin(ofURL text: String) -> String? {
         guard let url = URL(string: text), let scheme = url.scheme, let host = url.host else { return nil }

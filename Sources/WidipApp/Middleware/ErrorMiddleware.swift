@@ -3,26 +3,39 @@ import Hummingbird
 import Logging
 import PostgresNIO
 
+/// What answers a failed page request: the French error page, or the login page for a visitor who is not signed in.
+protocol ErrorPageRendering: Sendable {
+    func errorPage(_ error: AppError, request: Request, context: AppRequestContext) -> Response
+}
+
 /// The one place errors become responses: a JSON envelope under `/api`, a French page elsewhere.
 /// Anything that is not an `AppError` is logged and answered as a generic 500: no internal text leaves the server.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    /// Renders the French error page (or the login redirect) for non-API requests.
-    let renderPage: @Sendable (AppError, Request, AppRequestContext) async -> Response
+    let table: RouteAccessTable
+    let pages: any ErrorPageRendering
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let appError = Self.appError(for: error, request: request, logger: context.logger)
-            if request.isAPI || request.uri.path == "/health" {
-                return Self.jsonResponse(for: appError, request: request)
-            }
-            return await renderPage(appError, request, context)
+            return response(for: error, request: request, context: context)
         }
     }
 
-    static func appError(for error: any Error, request: Request, logger: Logger) -> AppError {
+    func response(for error: any Error, request: Request, context: Context) -> Response {
+        let appError = Self.appError(for: error, request: request, table: table, logger: context.logger)
+        var response =
+            request.isAPI || request.uri.path == "/health"
+            ? Self.jsonResponse(for: appError) : pages.errorPage(appError, request: request, context: context)
+        response.headers.append(contentsOf: appError.responseHeaders)
+        if appError.kind == .methodNotAllowed {
+            response.headers[.allow] = table.allowedMethods(forPath: request.uri.path).map(\.rawValue).joined(separator: ", ")
+        }
+        return response
+    }
+
+    static func appError(for error: any Error, request: Request, table: RouteAccessTable, logger: Logger) -> AppError {
         switch error {
         case let error as AppError:
             if error.kind == .internalError { logger.error("Internal error", metadata: ["code": "\(error.code)"]) }
@@ -30,7 +43,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as any HTTPResponseError:
             switch error.status {
             case .notFound:
-                let allowed = RouteAccessTable.allowedMethods(forPath: request.uri.path)
+                let allowed = table.allowedMethods(forPath: request.uri.path)
                 if !allowed.isEmpty {
                     return AppError(.methodNotAllowed, "Méthode \(request.method.rawValue) non prise en charge sur cette adresse.")
                 }
@@ -70,20 +83,20 @@ struct ErrorMiddleware: RouterMiddleware {
         let error: Body
     }
 
-    static func jsonResponse(for error: AppError, request: Request) -> Response {
+    static func jsonResponse(for error: AppError) -> Response {
         let envelope = Envelope(error: .init(code: error.code, message: error.message, field: error.field))
         let data = (try? JSONBody<Envelope>.encoder.encode(envelope)) ?? Data(#"{"error":{"code":"internal_error","message":"Erreur interne."}}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        addHeaders(of: error, for: request, to: &headers)
         if error.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: error.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
 
-    /// What an error answer says besides its body, for pages and API alike: when to retry, which methods exist.
-    static func addHeaders(of error: AppError, for request: Request, to headers: inout HTTPFields) {
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if error.kind == .methodNotAllowed {
-            headers[.allow] = RouteAccessTable.allowedMethods(forPath: request.uri.path).map(\.rawValue).joined(separator: ", ")
-        }
+extension AppError {
+    /// What an error answer says besides its body, for pages, forms and API alike: when to retry.
+    var responseHeaders: HTTPFields {
+        var headers = HTTPFields()
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return headers
     }
 }

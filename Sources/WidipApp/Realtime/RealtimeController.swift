@@ -12,6 +12,13 @@ import NIOWebSocket
 /// missed, then streams live envelopes `{"id", "type", "channel", "data", "at"}`. `{"type": "resync"}` means the
 /// missed events are gone (retention) or too many: reload the page's data.
 struct RealtimeController {
+    /// Channels are filtered by level inside (safeguard N1, supervision N3, audit N4).
+    static let accessRules = [
+        RouteRule(.get, "/api/ws", .level(.n0)),
+        RouteRule(.get, "/api/safeguard/ws", .level(.n1)),
+        RouteRule(.get, "/api/supervision/ws", .level(.n3)),
+        RouteRule(.get, "/api/events", .level(.n0)),
+    ]
     static let replayLimit = 1000
     static let pollLimit = 200
 
@@ -30,22 +37,17 @@ struct RealtimeController {
         }
     }
 
-    func addRoutes(to router: RouterGroup<AppRequestContext>) {
-        router.ws("/api/ws", shouldUpgrade: shouldUpgrade) { inbound, outbound, context in
-            try await serve(inbound: inbound, outbound: outbound, context: context.requestContext, fixedChannel: nil)
+    func addRoutes(to routes: ModuleRoutes) {
+        for (path, channel) in [("/api/ws", nil), ("/api/safeguard/ws", EventChannel.safeguard), ("/api/supervision/ws", .supervision)] {
+            routes.signedInWebSocket(path, shouldUpgrade: shouldUpgrade) { inbound, outbound, identity in
+                try await serve(inbound: inbound, outbound: outbound, identity: identity, fixedChannel: channel)
+            }
         }
-        router.ws("/api/safeguard/ws", shouldUpgrade: shouldUpgrade) { inbound, outbound, context in
-            try await serve(inbound: inbound, outbound: outbound, context: context.requestContext, fixedChannel: .safeguard)
-        }
-        router.ws("/api/supervision/ws", shouldUpgrade: shouldUpgrade) { inbound, outbound, context in
-            try await serve(inbound: inbound, outbound: outbound, context: context.requestContext, fixedChannel: .supervision)
-        }
-        router.get("/api/events") { request, context in try await poll(request, context: context) }
+        routes.signedIn.get("/api/events") { request, context in try await poll(request, identity: context.identity) }
     }
 
     /// Runs before any byte of WebSocket: the access middleware already required a live session of the route's level.
-    @Sendable func shouldUpgrade(_ request: Request, context: AppRequestContext) async throws -> RouterShouldUpgrade {
-        guard let identity = context.identity else { throw AppError.notAuthenticated }
+    @Sendable func shouldUpgrade(_ request: Request, identity: Identity) async throws -> RouterShouldUpgrade {
         guard request.headers[.upgrade]?.lowercased() == "websocket" else {
             throw AppError(.badRequest, code: "websocket_expected", "Cette adresse attend une connexion WebSocket.")
         }
@@ -55,7 +57,7 @@ struct RealtimeController {
         let origin = request.headers[.origin]
         let fromAWebPage = origin.map { $0.hasPrefix("http://") || $0.hasPrefix("https://") || $0.contains(",") } ?? false
         if identity.viaCookie || fromAWebPage {
-            guard let origin, AccessMiddleware.isSameSite(origin: origin, request: request) || trustedOrigins.contains(origin) else {
+            guard let origin, request.isFromTrusted(origin: origin, trusted: trustedOrigins) else {
                 throw AppError(.forbidden, code: "ws_origin", "Connexion refusée : elle ne provient pas de ce site.")
             }
         }
@@ -75,8 +77,7 @@ struct RealtimeController {
         return (allowed, refused)
     }
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: AppRequestContext, fixedChannel: EventChannel?) async throws {
-        guard let identity = context.identity else { return }
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, identity: Identity, fixedChannel: EventChannel?) async throws {
         let (requests, requestsContinuation) = AsyncStream.makeStream(of: SubscribeRequest.self, bufferingPolicy: .bufferingNewest(1))
         if let fixedChannel { requestsContinuation.yield(SubscribeRequest(subscribe: [fixedChannel.rawValue], resumeFrom: nil)) }
 
@@ -170,8 +171,7 @@ struct RealtimeController {
     }
 
     /// `GET /api/events?channels=a,b&after=<id>&limit=<n>`: the same events for clients that cannot keep a socket.
-    func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let identity = context.identity else { throw AppError.notAuthenticated }
+    func poll(_ request: Request, identity: Identity) async throws -> Response {
         let query = request.uri.queryParameters
         guard (query["channels"]?.count ?? 0) <= 200 else { throw AppError.invalidField("channels", "Trop long (200 caractères au plus).") }
         let requested = query["channels"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []

@@ -13,7 +13,7 @@ public struct User: Sendable, Equatable {
 }
 
 /// The JSON shape of a user in every API answer. Never carries the password.
-public struct UserDTO: Codable, Sendable, Equatable {
+public struct UserOutput: Codable, Sendable, Equatable {
     public var id: Int
     public var username: String
     public var role: String

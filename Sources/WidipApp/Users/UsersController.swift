@@ -1,12 +1,17 @@
 import Foundation
 import Hummingbird
 
-/// `/api/users` and `/api/users/audit` (PRD 3.4): HTTP only; rules live in `UsersService`.
+/// `/api/users` (PRD 3.4): HTTP only; rules live in `UsersService`.
 struct UsersController {
+    static let accessRules = [
+        RouteRule(.get, "/api/users", .level(.n4)),
+        RouteRule(.post, "/api/users", .level(.n4)),
+        RouteRule(.get, "/api/users/{id}", .level(.n4)),
+        RouteRule(.put, "/api/users/{id}", .level(.n4)),
+        RouteRule(.delete, "/api/users/{id}", .level(.n4)),
+    ]
+
     let users: UsersService
-    let audit: AuditRepository
-    /// A date without a time in a filter means that day where the administrator is.
-    let timeZone: TimeZone
 
     struct CreateInput: Decodable {
         let username: String
@@ -38,24 +43,13 @@ struct UsersController {
         }
     }
 
-    struct UserList: Encodable, Sendable {
-        let users: [UserDTO]
-    }
-
-    struct AuditPage: Encodable, Sendable {
-        let entries: [AuditRecord]
-        /// Pass as `before` to get the next (older) page; absent on the last page.
-        let nextBefore: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case entries
-            case nextBefore = "next_before"
-        }
+    struct UserListOutput: Encodable, Sendable {
+        let users: [UserOutput]
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/api/users") { request, context in
-            JSONBody(UserList(users: try await users.list(search: request.uri.queryParameters["search"].map(String.init)).map { UserDTO($0) }))
+            JSONBody(UserListOutput(users: try await users.list(search: request.uri.queryParameters["search"].map(String.init)).map { UserOutput($0) }))
         }
         group.post("/api/users") { request, context in
             let input = try await request.decodeJSON(CreateInput.self, context: context)
@@ -66,18 +60,13 @@ struct UsersController {
                 ),
                 actorID: context.user.id, client: context.client(of: request)
             )
-            return JSONBody(UserDTO(user), status: .created)
-        }
-        group.get("/api/users/audit") { request, context in
-            let filter = try Self.auditFilter(request.uri.queryParameters, timeZone: timeZone)
-            let entries = try await audit.list(filter)
-            return JSONBody(AuditPage(entries: entries, nextBefore: entries.count == filter.limit ? entries.last?.id : nil))
+            return JSONBody(UserOutput(user), status: .created)
         }
         group.get("/api/users/{id}") { request, context in
-            JSONBody(UserDTO(try await users.get(id: try Self.userID(context))))
+            JSONBody(UserOutput(try await users.get(id: try context.userIDParameter())))
         }
         group.put("/api/users/{id}") { request, context in
-            let id = try Self.userID(context)
+            let id = try context.userIDParameter()
             let input = try await request.decodeJSON(UpdateInput.self, context: context)
             let user = try await users.update(
                 id: id,
@@ -87,55 +76,21 @@ struct UsersController {
                 ),
                 actorID: context.user.id, client: context.client(of: request)
             )
-            return JSONBody(UserDTO(user))
+            return JSONBody(UserOutput(user))
         }
         group.delete("/api/users/{id}") { request, context in
-            let user = try await users.deactivate(id: try Self.userID(context), actorID: context.user.id, client: context.client(of: request))
-            return JSONBody(UserDTO(user))
+            let user = try await users.deactivate(id: try context.userIDParameter(), actorID: context.user.id, client: context.client(of: request))
+            return JSONBody(UserOutput(user))
         }
     }
+}
 
-    static func userID(_ context: AuthenticatedContext) throws -> Int {
-        guard let text = context.parameters.get("id"), let id = Int(text), id > 0, id <= Int(Int32.max) else {
+extension AuthenticatedContext {
+    /// The `{id}` of a user route; a malformed one is a user that does not exist.
+    func userIDParameter() throws -> Int {
+        guard let text = parameters.get("id"), let id = Int(text), id > 0, id <= Int(Int32.max) else {
             throw AppError(.notFound, "Utilisateur introuvable.")
         }
         return id
-    }
-
-    /// Filters of the audit log from query parameters: `user_id`, `action`, `target_type`, `target_id`, `from`, `to`
-    /// (ISO-8601), `before` (keyset cursor) and `limit` (1–200). The API refuses an empty value; the page's filter form
-    /// sends its blank fields, which mean "any".
-    static func auditFilter(_ query: Parameters, timeZone: TimeZone, blankMeansAny: Bool = false) throws -> AuditFilter {
-        func value(_ name: String) throws -> String? {
-            guard let raw = query[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces) else { return nil }
-            if raw.isEmpty {
-                if blankMeansAny { return nil }
-                throw AppError.invalidField(name, "Valeur vide : omettez le paramètre ou donnez une valeur.")
-            }
-            return raw
-        }
-        func positiveInt(_ name: String, max: Int = Int(Int32.max)) throws -> Int? {
-            guard let raw = try value(name) else { return nil }
-            guard let number = Int(raw), (1...max).contains(number) else {
-                throw AppError.invalidField(name, "Doit être un entier entre 1 et \(max).")
-            }
-            return number
-        }
-        func date(_ name: String) throws -> Date? {
-            guard let raw = try value(name) else { return nil }
-            if let date = try? Date(raw, strategy: .iso8601) { return date }
-            if let day = try? Date(raw, strategy: Date.ISO8601FormatStyle(timeZone: timeZone).year().month().day()) { return day }
-            throw AppError.invalidField(name, "Date invalide : utilisez le format AAAA-MM-JJ ou ISO-8601.")
-        }
-        func text(_ name: String, max: Int) throws -> String? {
-            guard let raw = try value(name) else { return nil }
-            guard raw.count <= max else { throw AppError.invalidField(name, "Trop long (\(max) caractères au plus).") }
-            return raw
-        }
-        return AuditFilter(
-            userID: try positiveInt("user_id"), action: try text("action", max: 100), targetType: try text("target_type", max: 50),
-            targetID: try text("target_id", max: 100), from: try date("from"), to: try date("to"), before: try positiveInt("before"),
-            limit: try positiveInt("limit", max: 200) ?? 50
-        )
     }
 }

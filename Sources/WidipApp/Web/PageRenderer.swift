@@ -2,6 +2,13 @@ import Foundation
 import Hummingbird
 import Mustache
 
+/// A view model and the template that shows it: the pair is fixed in one place, so a page cannot be rendered with
+/// another page's template.
+protocol PageModel: Sendable {
+    /// Path of the template under `Resources/Templates`, without `.mustache`.
+    static var template: String { get }
+}
+
 /// Renders the Mustache templates shipped in the library's resources. Templates only ever see view models made of
 /// already-formatted strings; `{{ }}` escapes HTML.
 public struct PageRenderer: Sendable {
@@ -14,18 +21,23 @@ public struct PageRenderer: Sendable {
         self.library = try await MustacheLibrary(directory: directory.path)
     }
 
-    public func render(_ template: String, _ model: Any) throws -> String {
+    func render<Model: PageModel>(_ model: Model) throws -> String {
+        try render(model, withTemplate: Model.template)
+    }
+
+    /// A fragment (a partial such as a table row) rendered on its own, for content that arrives after the page.
+    func render(_ model: some Sendable, withTemplate template: String) throws -> String {
         guard let html = library.render(model, withTemplate: template) else {
             throw AppError(.internalError, code: "missing_template", "Gabarit introuvable.")
         }
         return html
     }
 
-    func response(_ template: String, _ model: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: try render(template, model)))
-        )
+    func response<Model: PageModel>(_ model: Model, status: HTTPResponse.Status = .ok) throws -> Response {
+        Self.html(try render(model), status: status)
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import PostgresNIO
 import WidipApp
 
 /// A test configuration: fast bcrypt, a random secret, any free port.
@@ -40,13 +41,13 @@ struct LiveServer: Sendable {
         let config = testConfig(database: database, adjust: adjust)
         var logger = Logger(label: "widip-test")
         logger.logLevel = .warning
-        let app = try await buildApplication(config: config, logger: logger)
+        // One set of services: the server's own (one pool, one metrics registry, one MCP session), which the test
+        // also uses to set up data.
         let services = try await AppServices(config: config, logger: logger)
-        return try await services.withDatabase { services in
-            try await app.test(.live) { client in
-                guard let port = client.port else { throw TestSetupError("live server has no port") }
-                return try await body(LiveServer(client: client, port: port, services: services, config: config))
-            }
+        let app = try await buildApplication(services: services)
+        return try await app.test(.live) { client in
+            guard let port = client.port else { throw TestSetupError("live server has no port") }
+            return try await body(LiveServer(client: client, port: port, services: services, config: config))
         }
     }
 
@@ -57,6 +58,15 @@ struct LiveServer: Sendable {
         try await services.users.create(
             NewUser(username: username, password: password, role: role, level: level, active: active), actorID: nil, client: .commandLine
         )
+    }
+
+    /// The `password` column of a user as stored (a bcrypt hash, or a Phase 1 plaintext).
+    func storedPassword(of username: String) async throws -> String {
+        var stored = ""
+        for try await password in try await services.postgres.query("SELECT password FROM users WHERE username = \(username)", logger: TestDatabase.logger)
+            .decode(String.self)
+        { stored = password }
+        return stored
     }
 
     /// Logs in over HTTP and returns the bearer token.

@@ -1,4 +1,5 @@
 import Foundation
+import WidipTestSupport
 
 /// An MCP server written with the official Python SDK (`e2e/peers/python_mcp_server.py`) in a child process: an
 /// implementation of the protocol independent of ours, in the language of WIDIP's Phase 1 server. `./test` installs
@@ -48,15 +49,9 @@ final class PythonMCPPeer: Sendable {
     }
 
     private static func acceptsConnections(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        guard let descriptor = try? connectTCP(port: port) else { return false }
+        close(descriptor)
+        return true
     }
 
     /// SIGKILL, as in a crash: a child of the test process inherits its blocked signals, SIGTERM included, and Python

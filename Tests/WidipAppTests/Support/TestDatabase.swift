@@ -32,6 +32,11 @@ enum TestDatabase {
         }
     }
 
+    /// The application's services on `database`, with their pool running (no server).
+    static func withServices<Value: Sendable>(on database: DatabaseURL, _ body: @Sendable (AppServices) async throws -> Value) async throws -> Value {
+        try await AppServices(config: testConfig(database: database), logger: logger).withDatabase(body)
+    }
+
     /// Runs one statement on a short-lived connection (database creation cannot go through a pool's transaction).
     static func execute(_ sql: String, on url: DatabaseURL) async throws {
         try await withConnection(to: url) { connection in

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import HTTPTypes
 import HummingbirdWSClient
 import Logging
@@ -93,6 +94,18 @@ final class TestSocket: Sendable {
     }
 
     /// The close code the server sent, once the socket closed (nil if it did not within `timeout`).
+    /// Runs `change`, which must end this socket's session (logout, deactivation), and checks that the server closes
+    /// the socket with 4001 within `limit`. The clock starts once `change` has returned (it is committed): the request
+    /// itself can take longer than a second on a loaded CI machine, and that is not what this bounds.
+    func expectClosedBySessionEnd(
+        within limit: Duration = .seconds(1), sourceLocation: SourceLocation = #_sourceLocation, after change: () async throws -> Void
+    ) async throws {
+        try await change()
+        let committed = ContinuousClock.now
+        #expect(await closeCode(timeout: limit * 2) == 4001, sourceLocation: sourceLocation)
+        #expect(ContinuousClock.now - committed < limit, sourceLocation: sourceLocation)
+    }
+
     func closeCode(timeout: Duration = .seconds(5)) async -> Int? {
         guard case .success(let frame?)? = await waitForOutcome(timeout: timeout) else { return nil }
         return Int(UInt16(webSocketErrorCode: frame.closeCode))

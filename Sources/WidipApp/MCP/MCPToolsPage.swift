@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-struct MCPToolRow {
+struct MCPToolRow: Sendable {
     let name: String
     let label: String
     let description: String
@@ -19,7 +19,8 @@ struct MCPToolRow {
     let lastCallISO: String?
 }
 
-struct MCPToolsPageModel {
+struct MCPToolsPage: PageModel {
+    static let template = "mcp/tools"
     let chrome: Chrome
     let serverClass: String
     let serverStatus: String
@@ -32,9 +33,19 @@ struct MCPToolsPageModel {
     let emptyTools: String
 }
 
-extension PagesController {
-    /// "Outils MCP" (N3+): what the server offers, at which level, and how the calls of the last 24 hours went.
-    func mcpToolsPage(_ context: AuthenticatedContext) async throws -> Response {
+/// "Outils MCP" (N3+): what the server offers, at which level, and how the calls of the last 24 hours went.
+struct MCPToolsPages {
+    static let accessRules = [RouteRule(.get, "/outils-mcp", .level(.n3))]
+
+    let mcp: MCPToolService
+    let pages: Pages
+    var format: FrenchFormat { pages.format }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("/outils-mcp") { _, context in try await toolsPage(context) }
+    }
+
+    func toolsPage(_ context: AuthenticatedContext) async throws -> Response {
         async let state = mcp.serverState()
         let stats = try await mcp.stats(since: Date().addingTimeInterval(-24 * 3600))
         let server = await state
@@ -72,10 +83,9 @@ extension PagesController {
             : "\(format.integer(totalCalls)) appel\(totalCalls > 1 ? "s" : "") ces dernières 24 heures, \(format.percent(Double(answered) / Double(totalCalls))) aboutis (objectif : plus de 95 %)."
         let latency = server.latency.map { "latence \(durationText($0.milliseconds))" }
         let origin = server.endpoint.map(HealthService.origin)
-        return try renderer.response(
-            "mcp/tools",
-            MCPToolsPageModel(
-                chrome: chrome("Outils MCP", context, current: "/outils-mcp"),
+        return try pages.response(
+            MCPToolsPage(
+                chrome: pages.chrome("Outils MCP", context, current: "/outils-mcp"),
                 serverClass: server.reachable ? "status-ok" : (server.endpoint == nil ? "status-neutral" : "status-critical"),
                 serverStatus: server.reachable ? "Joignable" : (server.endpoint == nil ? "Non configuré" : "Injoignable"),
                 serverDetail: [origin, latency].compactMap { $0 }.joined(separator: " · "), problem: server.problem, listError: listError, tools: rows,

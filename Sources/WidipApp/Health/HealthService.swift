@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Logging
 import PostgresNIO
 
@@ -50,7 +49,7 @@ public struct HealthService: Sendable {
             return Component(name: "mcp", status: "not_configured", latencyMs: nil, detail: "MCP_SERVER_URL non défini")
         }
         let state = await mcp.serverState()
-        let latency = state.latency.map { (Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15).rounded(toPlaces: 2) }
+        let latency = state.latency.map { $0.milliseconds.rounded(toPlaces: 2) }
         return Component(
             name: "mcp", status: state.reachable ? "ok" : "down", latencyMs: latency,
             detail: state.reachable ? "Serveur MCP joignable : \(Self.origin(url))" : "Serveur MCP injoignable : \(Self.origin(url))"
@@ -77,54 +76,6 @@ public struct HealthService: Sendable {
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15).rounded(toPlaces: 2)
-    }
-}
-
-extension Double {
-    func rounded(toPlaces places: Int) -> Double {
-        let factor = Foundation.pow(10, Double(places))
-        return (self * factor).rounded() / factor
-    }
-}
-
-func withTimeout<Value: Sendable>(_ duration: Duration, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
-    try await withThrowingTaskGroup(of: Value.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: duration)
-            throw CancellationError()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
-    }
-}
-
-struct HealthController {
-    let health: HealthService
-
-    struct Liveness: Encodable, Sendable {
-        let status: String
-        let database: String
-    }
-
-    struct Detailed: Encodable, Sendable {
-        let status: String
-        let components: [HealthService.Component]
-    }
-
-    func addRoutes(public router: RouterGroup<AppRequestContext>, authenticated group: RouterGroup<AuthenticatedContext>) {
-        router.get("/health") { _, _ in
-            let database = await health.database()
-            let ok = database.status == "ok"
-            return JSONBody(Liveness(status: ok ? "ok" : "degraded", database: database.status), status: ok ? .ok : .serviceUnavailable)
-        }
-        group.get("/api/workflows/health") { _, _ in
-            let components = await health.components()
-            let degraded = components.contains { $0.status == "down" }
-            return JSONBody(Detailed(status: degraded ? "degraded" : "ok", components: components))
-        }
+        (ContinuousClock.now - start).milliseconds.rounded(toPlaces: 2)
     }
 }

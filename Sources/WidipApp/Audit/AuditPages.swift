@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+
+/// "Journal d'audit" (N4, PRD 3.4.2): filters, pages of 50, and new entries at the top as they happen. Rows that
+/// arrive live are rendered here with the same partial as the page (`audit/row`), so a row has one shape.
+struct AuditPages {
+    static let accessRules = [
+        RouteRule(.get, "/audit", .level(.n4)),
+        RouteRule(.get, "/audit/lignes", .level(.n4)),
+    ]
+    static let liveRowLimit = 50
+
+    let audit: AuditRepository
+    let users: UsersService
+    let pages: Pages
+    var format: FrenchFormat { pages.format }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("/audit") { request, context in try await auditPage(request, context) }
+        // The rows newer than `apres`, newest first, for the page's live updates (audit-live.js).
+        group.get("/audit/lignes") { request, _ in
+            guard let raw = request.uri.queryParameters["apres"], let after = Int(raw), after >= 0 else {
+                throw AppError.invalidField("apres", "Doit être un identifiant d'entrée (entier positif).")
+            }
+            let entries = try await audit.list(AuditFilter(after: after, limit: Self.liveRowLimit))
+            return PageRenderer.html(try pages.renderer.render(AuditRows(rows: entries.map(row))))
+        }
+    }
+
+    func auditPage(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var error: String?
+        var filter = AuditFilter(limit: 50)
+        do {
+            filter = try AuditController.filter(query, timeZone: format.timeZone, blankMeansAny: true)
+        } catch let appError as AppError {
+            error = appError.message
+        }
+        let entries = error == nil ? try await audit.list(filter) : []
+        let everyone = try await users.list(search: nil)
+        let actions = try await audit.actions()
+        var olderHref: String?
+        if entries.count == filter.limit, let last = entries.last {
+            var items = URLComponents()
+            items.queryItems = query.filter { $0.key != "before" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+                + [URLQueryItem(name: "before", value: String(last.id))]
+            olderHref = "/audit?" + (items.percentEncodedQuery ?? "")
+        }
+        func value(_ name: String) -> String { query[Substring(name)].map(String.init) ?? "" }
+        var header = pages.chrome("Journal d'audit", context, current: "/audit")
+        header.channels = EventChannel.audit.rawValue
+        header.scripts = ["audit-live.js"]
+        return try pages.response(
+            AuditPage(
+                chrome: header, rows: entries.map(row), filterUser: value("user_id"), filterAction: value("action"),
+                filterTargetType: value("target_type"), filterTargetID: value("target_id"), filterFrom: value("from"), filterTo: value("to"),
+                actions: actions.map { Option(value: $0, label: $0, selected: $0 == value("action")) },
+                users: everyone.map { Option(value: String($0.id), label: $0.username, selected: String($0.id) == value("user_id")) },
+                olderHref: olderHref, error: error
+            ),
+            status: error == nil ? .ok : .badRequest
+        )
+    }
+
+    func row(_ entry: AuditRecord) -> AuditRow {
+        AuditRow(
+            id: entry.id, at: format.dateTime(entry.createdAt), atISO: FrenchFormat.iso(entry.createdAt),
+            username: entry.username ?? "—", action: entry.action,
+            target: [entry.targetType, entry.targetID].compactMap { $0 }.joined(separator: " #"),
+            details: entry.details.map(\.jsonText) ?? "", ipAddress: entry.ipAddress ?? ""
+        )
+    }
+}
+
+struct AuditRow: Sendable {
+    let id: Int
+    let at: String
+    let atISO: String
+    let username: String
+    let action: String
+    let target: String
+    let details: String
+    let ipAddress: String
+}
+
+struct AuditPage: PageModel {
+    static let template = "audit/list"
+    let chrome: Chrome
+    let rows: [AuditRow]
+    let filterUser: String
+    let filterAction: String
+    let filterTargetType: String
+    let filterTargetID: String
+    let filterFrom: String
+    let filterTo: String
+    let actions: [Option]
+    let users: [Option]
+    let olderHref: String?
+    let error: String?
+}
+
+/// Rows alone, for the live viewer.
+struct AuditRows: PageModel {
+    static let template = "audit/rows"
+    let rows: [AuditRow]
+}

@@ -1,0 +1,104 @@
+/// A module's place in the header and on the home page. Who sees it is not restated here: it follows the access
+/// rule of `GET path`.
+struct NavigationEntry: Sendable {
+    /// The header link's text; nil for a module that has only a home tile.
+    let label: String?
+    let path: String
+    let tile: ModuleTile?
+    /// For a module not built yet: the level its tile will need (there is no page whose rule would say it).
+    let upcomingLevel: AccreditationLevel?
+
+    init(label: String? = nil, path: String, tile: ModuleTile? = nil) {
+        self.label = label
+        self.path = path
+        self.tile = tile
+        self.upcomingLevel = nil
+    }
+
+    static func upcoming(_ tile: ModuleTile, level: AccreditationLevel) -> NavigationEntry {
+        NavigationEntry(label: nil, path: "", tile: tile, upcomingLevel: level)
+    }
+
+    private init(label: String?, path: String, tile: ModuleTile?, upcomingLevel: AccreditationLevel?) {
+        self.label = label
+        self.path = path
+        self.tile = tile
+        self.upcomingLevel = upcomingLevel
+    }
+}
+
+/// A module on the home page (PRD 1.4).
+struct ModuleTile: Sendable {
+    let name: String
+    /// Symbol id in /static/img/icons.svg.
+    let icon: String
+    let description: String
+}
+
+/// A module of the PRD whose pages are not built yet: its home tile says so, at the level it will need.
+struct UpcomingModule: AppModule {
+    let tile: ModuleTile
+    let level: AccreditationLevel
+
+    var accessRules: [RouteRule] { [] }
+    var navigation: [NavigationEntry] { [.upcoming(tile, level: level)] }
+    func addRoutes(to routes: ModuleRoutes) {}
+}
+
+/// The header links and home tiles of every module, each with the level of its page taken from the access table.
+struct Navigation: Sendable {
+    struct Item: Sendable {
+        let entry: NavigationEntry
+        let level: AccreditationLevel
+        /// False for an upcoming module: the tile is shown, greyed.
+        let available: Bool
+    }
+
+    let items: [Item]
+
+    init(modules: [any AppModule], table: RouteAccessTable) {
+        items = modules.flatMap(\.navigation).compactMap { entry in
+            if let level = entry.upcomingLevel { return Item(entry: entry, level: level, available: false) }
+            return switch table.access(method: .get, path: entry.path) {
+            case .level(let level): Item(entry: entry, level: level, available: true)
+            case .anonymous: Item(entry: entry, level: .n0, available: true)
+            // A page missing from the table is refused to everyone: no link to it.
+            case nil: nil
+            }
+        }
+    }
+
+    func links(for level: AccreditationLevel, current: String) -> [NavLink] {
+        [NavLink(label: "Accueil", href: "/", current: current == "/")]
+            + items.compactMap { item in
+                guard item.available, level >= item.level, let label = item.entry.label else { return nil }
+                return NavLink(label: label, href: item.entry.path, current: current == item.entry.path)
+            }
+    }
+
+    func tiles(for level: AccreditationLevel) -> [TileView] {
+        items.compactMap { item in
+            guard let tile = item.entry.tile else { return nil }
+            let reason: String? =
+                if level < item.level { "Réservé au niveau \(item.level.rawValue) et plus" }
+                else if !item.available { "Bientôt disponible" }
+                else { nil }
+            return TileView(name: tile.name, icon: tile.icon, description: tile.description, href: reason == nil ? item.entry.path : nil, unavailableReason: reason)
+        }
+    }
+}
+
+struct NavLink: Sendable {
+    let label: String
+    let href: String
+    let current: Bool
+}
+
+struct TileView: Sendable {
+    let name: String
+    let icon: String
+    let description: String
+    let href: String?
+    /// Why the tile is greyed, when it is.
+    let unavailableReason: String?
+}

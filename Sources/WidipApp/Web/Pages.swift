@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+
+/// What every page of every module shares: the renderer, the page chrome (header, navigation, CSRF token), French
+/// formatting, the form error path and the error page.
+struct Pages: ErrorPageRendering {
+    let renderer: PageRenderer
+    let navigation: Navigation
+    let tokens: TokenService
+    let format: FrenchFormat
+
+    func chrome(_ title: String, _ context: AuthenticatedContext, current: String) -> Chrome {
+        chrome(title, identity: context.identity, current: current)
+    }
+
+    func chrome(_ title: String, identity: Identity, current: String) -> Chrome {
+        let user = identity.user
+        return Chrome(
+            title: title, signedIn: true, username: user.username, levelCode: user.level.rawValue, levelLabel: user.level.frenchLabel,
+            csrfToken: tokens.csrfToken(sessionID: identity.sessionID), nav: navigation.links(for: user.level, current: current),
+            timeZone: format.timeZone.identifier
+        )
+    }
+
+    func response<Model: PageModel>(_ model: Model, status: HTTPResponse.Status = .ok) throws -> Response {
+        try renderer.response(model, status: status)
+    }
+
+    /// Runs a form's action. An error the user can act on from the form (a field, a conflict, too many attempts)
+    /// shows the form again with the message beside its field (`_form` when it has none), with the error's status
+    /// and headers; anything else (not found, outage, internal) goes to the error page.
+    func submitting(
+        _ action: () async throws -> Response, orShowAgain form: (_ errors: [String: String]) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await action()
+        } catch let error as AppError where ![.internalError, .unavailable, .notFound].contains(error.kind) {
+            var response = try await form([error.field ?? "_form": error.message])
+            response.status = error.kind.status
+            response.headers.append(contentsOf: error.responseHeaders)
+            return response
+        }
+    }
+
+    /// The French error page, or the login page for a visitor who is not signed in.
+    func errorPage(_ error: AppError, request: Request, context: AppRequestContext) -> Response {
+        if error.kind == .unauthorized {
+            let target = request.uri.path == "/" ? "/connexion" : "/connexion?suivant=" + (request.uri.string.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+            return Response.redirect(to: target, type: .found)
+        }
+        let heading: String =
+            switch error.kind {
+            case .notFound: "Page introuvable"
+            case .forbidden: "Accès refusé"
+            case .tooManyRequests: "Trop de requêtes"
+            case .unavailable: "Service momentanément indisponible"
+            case .methodNotAllowed: "Action non prise en charge"
+            default: error.kind.status.code >= 500 ? "Erreur interne" : "Requête invalide"
+            }
+        // A signed-in visitor keeps the header (navigation, account, logout) on error pages too.
+        let header = context.identity.map { chrome(heading, identity: $0, current: "") } ?? Chrome.anonymous(title: heading)
+        let page = ErrorPage(chrome: header, status: Int(error.kind.status.code), heading: heading, message: error.message)
+        return (try? renderer.response(page, status: error.kind.status))
+            ?? Response(status: error.kind.status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: error.message)))
+    }
+}
+
+/// What every page's layout needs: the signed-in user, the navigation and the CSRF token for forms.
+struct Chrome: Sendable {
+    let title: String
+    let signedIn: Bool
+    let username: String
+    let levelCode: String
+    let levelLabel: String
+    let csrfToken: String
+    let nav: [NavLink]
+    /// Real-time channels this page follows (space-separated, read by realtime.js); nil on pages without live data.
+    var channels: String?
+    /// Extra ES modules of this page, under /static/js/.
+    var scripts: [String] = []
+    var timeZone = "Europe/Paris"
+
+    static func anonymous(title: String) -> Chrome {
+        Chrome(title: title, signedIn: false, username: "", levelCode: "", levelLabel: "", csrfToken: "", nav: [])
+    }
+}
+
+/// One choice of a `<select>`.
+struct Option: Sendable {
+    let value: String
+    let label: String
+    let selected: Bool
+
+    static func levels(selected: String) -> [Option] {
+        AccreditationLevel.allCases.map { Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.frenchLabel)", selected: $0.rawValue == selected) }
+    }
+}
+
+struct ErrorPage: PageModel {
+    static let template = "errors/error"
+    let chrome: Chrome
+    let status: Int
+    let heading: String
+    let message: String
+}
