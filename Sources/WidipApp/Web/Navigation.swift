@@ -2,28 +2,14 @@
 /// rule of `GET path`.
 struct NavigationEntry: Sendable {
     /// The header link's text; nil for a module that has only a home tile.
-    let label: String?
+    var label: String? = nil
     let path: String
-    let tile: ModuleTile?
+    var tile: ModuleTile? = nil
     /// For a module not built yet: the level its tile will need (there is no page whose rule would say it).
-    let upcomingLevel: AccreditationLevel?
-
-    init(label: String? = nil, path: String, tile: ModuleTile? = nil) {
-        self.label = label
-        self.path = path
-        self.tile = tile
-        self.upcomingLevel = nil
-    }
+    var upcomingLevel: AccreditationLevel? = nil
 
     static func upcoming(_ tile: ModuleTile, level: AccreditationLevel) -> NavigationEntry {
-        NavigationEntry(label: nil, path: "", tile: tile, upcomingLevel: level)
-    }
-
-    private init(label: String?, path: String, tile: ModuleTile?, upcomingLevel: AccreditationLevel?) {
-        self.label = label
-        self.path = path
-        self.tile = tile
-        self.upcomingLevel = upcomingLevel
+        NavigationEntry(path: "", tile: tile, upcomingLevel: level)
     }
 }
 
