@@ -37,9 +37,23 @@ struct AuditPagesTests {
             let after = try await server.request(.get, "/audit", token: admin.token)
             #expect(Self.rows(in: after.text)[id] == row)
             #expect(Self.rows(in: try await server.request(.get, "/audit/lignes?apres=\(id)", token: admin.token).text).isEmpty)
-            for bad in ["", "?apres=", "?apres=-1", "?apres=abc"] {
+            for bad in ["", "?apres=", "?apres=-1", "?apres=abc", "?apres=2147483648"] {
                 #expect(try await server.request(.get, "/audit/lignes\(bad)", token: admin.token).status == .badRequest, "\(bad)")
             }
+        }
+    }
+
+    @Test func moreNewRowsThanAPageHoldsAskForAReloadInsteadOfLeavingAGap() async throws {
+        try await LiveServer.run { server in
+            let admin = try await server.signedIn(.n4)
+            let newest = try #require(Self.rows(in: try await server.request(.get, "/audit", token: admin.token).text).keys.max())
+            for index in 0..<AuditPages.liveRowLimit { try await server.createUser("rafale-\(index)", level: .n0) }
+            let exactlyAPage = try await server.request(.get, "/audit/lignes?apres=\(newest)", token: admin.token)
+            #expect(Self.rows(in: exactlyAPage.text).count == AuditPages.liveRowLimit)
+            try await server.createUser("une-de-trop", level: .n0)
+            let tooMany = try await server.request(.get, "/audit/lignes?apres=\(newest)", token: admin.token)
+            #expect(tooMany.status == .resetContent)
+            #expect(tooMany.text.isEmpty)
         }
     }
 }

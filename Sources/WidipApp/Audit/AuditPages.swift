@@ -17,12 +17,15 @@ struct AuditPages {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/audit") { request, context in try await auditPage(request, context) }
-        // The rows newer than `apres`, newest first, for the page's live updates (audit-live.js).
+        // Every row newer than `apres`, newest first, for the page's live updates (audit-live.js). More than a page of
+        // them (a burst, a long disconnection) is answered 205 Reset Content: the script reloads the page instead of
+        // showing the newest rows with a gap below them.
         group.get("/audit/lignes") { request, _ in
-            guard let raw = request.uri.queryParameters["apres"], let after = Int(raw), after >= 0 else {
+            guard let raw = request.uri.queryParameters["apres"], let after = Int(raw), (0...Int(Int32.max)).contains(after) else {
                 throw AppError.invalidField("apres", "Doit être un identifiant d'entrée (entier positif).")
             }
-            let entries = try await audit.list(AuditFilter(after: after, limit: Self.liveRowLimit))
+            let entries = try await audit.list(AuditFilter(after: after, limit: Self.liveRowLimit + 1))
+            if entries.count > Self.liveRowLimit { return Response(status: .resetContent) }
             return PageRenderer.html(try pages.renderer.render(AuditRows(rows: entries.map(row))))
         }
     }

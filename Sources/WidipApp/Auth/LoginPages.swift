@@ -91,7 +91,7 @@ struct LoginPage: PageModel {
 }
 
 struct AccountPage: PageModel {
-    static let template = "account/account"
+    static let template = "auth/account"
     let chrome: Chrome
     let username: String
     let role: String

@@ -23,8 +23,6 @@ public struct AppServices: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// This instance's real-time subscribers, fed by its event listener.
     public let hub: EventHub
-    /// Where L3+ approvals are checked (SAFEGUARD's ledger).
-    public let approvals: any ApprovalLedger
     let renderer: PageRenderer
     let apiDescription: String
     let mcpConnection: MCPConnection?
@@ -38,7 +36,6 @@ public struct AppServices: Sendable {
     public init(config: AppConfig, logger: Logger, approvals: any ApprovalLedger = NoApprovalLedger()) async throws {
         self.config = config
         self.logger = logger
-        self.approvals = approvals
         self.hub = EventHub()
         self.renderer = try await PageRenderer()
         self.apiDescription = try OpenAPIModule.bundledDocument()
@@ -119,6 +116,7 @@ public struct AppServices: Sendable {
 
 extension AppServices {
     /// The product's modules, once. Their order is the order of the header's links and of the home page's tiles.
+    /// Each read makes new module values (an event listener among them): build one application per `AppServices`.
     var modules: [any AppModule] {
         [
             HealthModule(health: HealthService(client: postgres, config: config, mcp: mcp, logger: logger)),

@@ -15,7 +15,7 @@ struct HomeModule: AppModule {
 }
 
 struct HomePage: PageModel {
-    static let template = "home"
+    static let template = "home/home"
     let chrome: Chrome
     let tiles: [TileView]
 }

@@ -21,13 +21,9 @@ public struct PageRenderer: Sendable {
         self.library = try await MustacheLibrary(directory: directory.path)
     }
 
+    /// A page, or a fragment that arrives after its page (rows of a live table).
     func render<Model: PageModel>(_ model: Model) throws -> String {
-        try render(model, withTemplate: Model.template)
-    }
-
-    /// A fragment (a partial such as a table row) rendered on its own, for content that arrives after the page.
-    func render(_ model: some Sendable, withTemplate template: String) throws -> String {
-        guard let html = library.render(model, withTemplate: template) else {
+        guard let html = library.render(model, withTemplate: Model.template) else {
             throw AppError(.internalError, code: "missing_template", "Gabarit introuvable.")
         }
         return html

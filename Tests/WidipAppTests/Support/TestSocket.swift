@@ -93,7 +93,6 @@ final class TestSocket: Sendable {
         return nil
     }
 
-    /// The close code the server sent, once the socket closed (nil if it did not within `timeout`).
     /// Runs `change`, which must end this socket's session (logout, deactivation), and checks that the server closes
     /// the socket with 4001 within `limit`. The clock starts once `change` has returned (it is committed): the request
     /// itself can take longer than a second on a loaded CI machine, and that is not what this bounds.
@@ -106,6 +105,7 @@ final class TestSocket: Sendable {
         #expect(ContinuousClock.now - committed < limit, sourceLocation: sourceLocation)
     }
 
+    /// The close code the server sent, once the socket closed (nil if it did not within `timeout`).
     func closeCode(timeout: Duration = .seconds(5)) async -> Int? {
         guard case .success(let frame?)? = await waitForOutcome(timeout: timeout) else { return nil }
         return Int(UInt16(webSocketErrorCode: frame.closeCode))
