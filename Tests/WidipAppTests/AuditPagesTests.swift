@@ -56,4 +56,45 @@ struct AuditPagesTests {
             #expect(tooMany.text.isEmpty)
         }
     }
+
+    @Test func filterValuesAreReadAsBrowsersSendThemWithPlusForSpace() async throws {
+        try await LiveServer.run { server in
+            let admin = try await server.signedIn(.n4)
+            try await server.services.audit.record(
+                AuditEntry(userID: admin.user.id, action: "essai", targetType: "poste", targetID: "poste de travail", client: .commandLine)
+            )
+            let api = try await server.request(.get, "/api/users/audit?target_id=poste+de+travail", token: admin.token)
+            #expect((api.json["entries"] as? [[String: Any]])?.count == 1)
+            let page = try await server.request(.get, "/audit?target_type=&target_id=poste+de+travail", token: admin.token)
+            #expect(Self.rows(in: page.text).count == 1)
+            #expect(page.text.contains(#"value="poste de travail""#))
+        }
+    }
+
+    @Test func datesThatDoNotExistOrCarryGarbageAreRefusedWithTheFieldNamed() async throws {
+        try await LiveServer.run { server in
+            let admin = try await server.signedIn(.n4)
+            for bad in ["from=2024-01-01garbage", "from=2024-02-31", "to=2024-01-01T25:00:00Z", "to=2024-13-01", "from=2024-01-01T10:61:00Z", "from=24-01-01"] {
+                let response = try await server.request(.get, "/api/users/audit?\(bad)", token: admin.token)
+                #expect(response.status == .badRequest, "\(bad)")
+                #expect(response.errorField == String(bad.prefix(while: { $0 != "=" })), "\(bad)")
+            }
+            for good in ["from=2024-02-29", "from=2024-01-01T08:30:00Z", "from=2024-01-01T08:30:00.5%2B02:00", "to=2999-12-31T23:59:59-05:00"] {
+                #expect(try await server.request(.get, "/api/users/audit?\(good)", token: admin.token).status == .ok, "\(good)")
+            }
+        }
+    }
+
+    @Test func onlyTheUnfilteredViewSaysLiveAndFollowsNewEntries() async throws {
+        try await LiveServer.run { server in
+            let admin = try await server.signedIn(.n4)
+            let unfiltered = try await server.request(.get, "/audit", token: admin.token)
+            #expect(unfiltered.text.contains("live-indicator"))
+            #expect(unfiltered.text.contains("audit-live.js"))
+            let filtered = try await server.request(.get, "/audit?action=login", token: admin.token)
+            #expect(filtered.status == .ok)
+            #expect(!filtered.text.contains("live-indicator"))
+            #expect(!filtered.text.contains("audit-live.js"))
+        }
+    }
 }

@@ -22,7 +22,7 @@ struct AuditController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/api/users/audit") { request, context in
-            let filter = try Self.filter(request.uri.queryParameters, timeZone: timeZone)
+            let filter = try Self.filter(request.formQuery, timeZone: timeZone)
             let entries = try await audit.list(filter)
             return JSONBody(AuditListOutput(entries: entries, nextBefore: entries.count == filter.limit ? entries.last?.id : nil))
         }
@@ -31,9 +31,9 @@ struct AuditController {
     /// Filters of the audit log from query parameters: `user_id`, `action`, `target_type`, `target_id`, `from`, `to`
     /// (ISO-8601), `before` (keyset cursor) and `limit` (1–200). The API refuses an empty value; the page's filter form
     /// sends its blank fields, which mean "any".
-    static func filter(_ query: Parameters, timeZone: TimeZone, blankMeansAny: Bool = false) throws -> AuditFilter {
+    static func filter(_ query: [String: String], timeZone: TimeZone, blankMeansAny: Bool = false) throws -> AuditFilter {
         func value(_ name: String) throws -> String? {
-            guard let raw = query[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces) else { return nil }
+            guard let raw = query[name]?.trimmingCharacters(in: .whitespaces) else { return nil }
             if raw.isEmpty {
                 if blankMeansAny { return nil }
                 throw AppError.invalidField(name, "Valeur vide : omettez le paramètre ou donnez une valeur.")
@@ -49,9 +49,10 @@ struct AuditController {
         }
         func date(_ name: String) throws -> Date? {
             guard let raw = try value(name) else { return nil }
-            if let date = try? Date(raw, strategy: .iso8601) { return date }
-            if let day = try? Date(raw, strategy: Date.ISO8601FormatStyle(timeZone: timeZone).year().month().day()) { return day }
-            throw AppError.invalidField(name, "Date invalide : utilisez le format AAAA-MM-JJ ou ISO-8601.")
+            guard let date = StrictDate.parse(raw, dayIn: timeZone) else {
+                throw AppError.invalidField(name, "Date invalide : utilisez le format AAAA-MM-JJ ou ISO-8601 (2026-12-04T08:30:00Z).")
+            }
+            return date
         }
         func text(_ name: String, max: Int) throws -> String? {
             guard let raw = try value(name) else { return nil }

@@ -21,7 +21,7 @@ struct AuditPages {
         // them (a burst, a long disconnection) is answered 205 Reset Content: the script reloads the page instead of
         // showing the newest rows with a gap below them.
         group.get("/audit/lignes") { request, _ in
-            guard let raw = request.uri.queryParameters["apres"], let after = Int(raw), (0...Int(Int32.max)).contains(after) else {
+            guard let raw = request.formQuery["apres"], let after = Int(raw), (0...Int(Int32.max)).contains(after) else {
                 throw AppError.invalidField("apres", "Doit être un identifiant d'entrée (entier positif).")
             }
             let entries = try await audit.list(AuditFilter(after: after, limit: Self.liveRowLimit + 1))
@@ -31,7 +31,7 @@ struct AuditPages {
     }
 
     func auditPage(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
-        let query = request.uri.queryParameters
+        let query = request.formQuery
         var error: String?
         var filter = AuditFilter(limit: 50)
         do {
@@ -45,14 +45,17 @@ struct AuditPages {
         var olderHref: String?
         if entries.count == filter.limit, let last = entries.last {
             var items = URLComponents()
-            items.queryItems = query.filter { $0.key != "before" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+            items.queryItems = query.filter { $0.key != "before" }.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
                 + [URLQueryItem(name: "before", value: String(last.id))]
             olderHref = "/audit?" + (items.percentEncodedQuery ?? "")
         }
-        func value(_ name: String) -> String { query[Substring(name)].map(String.init) ?? "" }
+        func value(_ name: String) -> String { query[name] ?? "" }
         var header = pages.chrome("Journal d'audit", context, current: "/audit")
-        header.channels = EventChannel.audit.rawValue
-        header.scripts = ["audit-live.js"]
+        // New entries appear live only on the unfiltered first page; elsewhere the page says nothing of "Live".
+        if query.isEmpty {
+            header.channels = EventChannel.audit.rawValue
+            header.scripts = ["audit-live.js"]
+        }
         return try pages.response(
             AuditPage(
                 chrome: header, rows: entries.map(row), filterUser: value("user_id"), filterAction: value("action"),

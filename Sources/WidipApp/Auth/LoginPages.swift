@@ -17,7 +17,7 @@ struct LoginPages {
     func addRoutes(to routes: ModuleRoutes) {
         routes.anyone.get("/connexion") { request, context in
             if context.identity != nil { return Response.redirect(to: "/", type: .found) }
-            let next = Self.safeNext(request.uri.queryParameters["suivant"].map(String.init))
+            let next = Self.safeNext(request.formQuery["suivant"])
             return try pages.response(LoginPage(chrome: .anonymous(title: "Connexion"), username: "", next: next, error: nil))
         }
         routes.anyone.post("/connexion") { request, context in
@@ -40,7 +40,7 @@ struct LoginPages {
             return response
         }
         routes.signedIn.get("/compte") { request, context in
-            let changed = request.uri.queryParameters["modifie"] != nil
+            let changed = request.formQuery["modifie"] != nil
             return try pages.response(accountPage(context, notice: changed ? "Mot de passe modifié. Vos autres sessions ont été fermées." : nil))
         }
         routes.signedIn.post("/compte/mot-de-passe") { request, context in

@@ -36,6 +36,10 @@ extension Request {
         }
     }
 
+    /// The query string's fields as browsers write them (`application/x-www-form-urlencoded`: a GET form and
+    /// `URLSearchParams` send a space as `+`). Every route reads its query through this.
+    var formQuery: [String: String] { Self.parseForm(uri.query ?? "") }
+
     /// Fields of an `application/x-www-form-urlencoded` body (the web pages' forms).
     func decodeForm(context: some RequestContext) async throws -> [String: String] {
         var request = self

@@ -118,7 +118,7 @@ struct MCPController {
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/api/mcp/tools") { request, _ in
             let refresh: Bool
-            switch request.uri.queryParameters["refresh"].map(String.init) {
+            switch request.formQuery["refresh"] {
             case nil, "false": refresh = false
             case "true": refresh = true
             default: throw AppError.invalidField("refresh", "« refresh » vaut true ou false.")

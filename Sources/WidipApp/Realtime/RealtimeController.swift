@@ -172,7 +172,7 @@ struct RealtimeController {
 
     /// `GET /api/events?channels=a,b&after=<id>&limit=<n>`: the same events for clients that cannot keep a socket.
     func poll(_ request: Request, identity: Identity) async throws -> Response {
-        let query = request.uri.queryParameters
+        let query = request.formQuery
         guard (query["channels"]?.count ?? 0) <= 200 else { throw AppError.invalidField("channels", "Trop long (200 caractères au plus).") }
         let requested = query["channels"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
         guard !requested.isEmpty else { throw AppError.invalidField("channels", "Indiquez au moins un canal (safeguard, supervision, audit).") }

@@ -49,7 +49,7 @@ struct UsersController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/api/users") { request, context in
-            JSONBody(UserListOutput(users: try await users.list(search: request.uri.queryParameters["search"].map(String.init)).map { UserOutput($0) }))
+            JSONBody(UserListOutput(users: try await users.list(search: request.formQuery["search"]).map { UserOutput($0) }))
         }
         group.post("/api/users") { request, context in
             let input = try await request.decodeJSON(CreateInput.self, context: context)

@@ -18,9 +18,9 @@ struct UsersPages {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/utilisateurs") { request, context in
-            let search = request.uri.queryParameters["q"].map(String.init) ?? ""
+            let search = request.formQuery["q"] ?? ""
             let list = try await users.list(search: search)
-            let notice = request.uri.queryParameters["desactive"].map { "Le compte « \($0) » a été désactivé." }
+            let notice = request.formQuery["desactive"].map { "Le compte « \($0) » a été désactivé." }
             return try pages.response(
                 UsersPage(
                     chrome: pages.chrome("Utilisateurs", context, current: "/utilisateurs"), search: search, rows: list.map(userRow),
@@ -48,7 +48,7 @@ struct UsersPages {
         }
         group.get("/utilisateurs/{id}") { request, context in
             let user = try await users.get(id: try context.userIDParameter())
-            let query = request.uri.queryParameters
+            let query = request.formQuery
             let notice = query["cree"] != nil ? "Utilisateur créé." : (query["enregistre"] != nil ? "Modifications enregistrées." : nil)
             return try pages.response(editUserForm(context, user: user, values: nil, errors: [:], notice: notice))
         }
