@@ -29,7 +29,7 @@ struct RouteTableTests {
 
     @Test func theRouterServesExactlyTheRoutesOfTheAccessTable() async throws {
         try await withServices { services in
-            let built = buildRouter(services: services, modules: services.modules)
+            let built = try await buildRouter(services: services, modules: services.modules)
             let differences = built.table.differences(fromRegistered: built.registeredRoutes)
             #expect(differences.unlisted.isEmpty, "routes with no access rule (refused at run time): \(differences.unlisted)")
             #expect(differences.withoutRoute.isEmpty, "access rules with no route: \(differences.withoutRoute)")
@@ -40,7 +40,7 @@ struct RouteTableTests {
 
     @Test func anUnlistedRouteAndARuleWithoutARouteAreBothReported() async throws {
         try await withServices { services in
-            let built = buildRouter(services: services, modules: services.modules + [CarelessModule()])
+            let built = try await buildRouter(services: services, modules: services.modules + [CarelessModule()])
             let differences = built.table.differences(fromRegistered: built.registeredRoutes)
             #expect(differences.unlisted == ["GET /registered-only"])
             #expect(differences.withoutRoute == ["GET /declared-only"])
@@ -57,7 +57,7 @@ struct RouteTableTests {
     @Test func theHeaderShowsAModuleFromTheLevelOfItsPage() async throws {
         try await withServices { services in
             let modules = services.modules + [N2PageModule()]
-            let navigation = Navigation(modules: modules, table: RouteAccessTable(modules.flatMap(\.accessRules)))
+            let navigation = Navigation(modules: modules, table: RouteAccessTable(modules: modules))
             func labels(_ level: AccreditationLevel) -> [String] { navigation.links(for: level, current: "/").map(\.label) }
             #expect(labels(.n1) == ["Accueil"])
             #expect(labels(.n2) == ["Accueil", "Page N2"])

@@ -45,7 +45,6 @@ struct MCPBench {
         let sseEndpoint = "http://127.0.0.1:\(ssePort)/mcp"
         let jsonEndpoint = "http://127.0.0.1:\(jsonPort)/mcp"
 
-        let database = try DatabaseURL(parsing: settings.databaseURL)
         func services(_ endpoint: String) async throws -> AppServices {
             try await AppServices(config: try settings.config(mcpServerURL: endpoint), logger: logger)
         }

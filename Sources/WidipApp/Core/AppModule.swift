@@ -15,7 +15,8 @@ protocol AppModule: Sendable {
     var maintenance: [MaintenanceTask] { get }
     /// Long-running work started with the server and stopped with it (listeners, expiry jobs, monitors).
     var services: [any Service] { get }
-    func addRoutes(to routes: ModuleRoutes)
+    /// Throws when something the routes serve cannot be loaded: the server does not start without it.
+    func addRoutes(to routes: ModuleRoutes) throws
 }
 
 extension AppModule {

@@ -23,8 +23,6 @@ public struct AppServices: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// This instance's real-time subscribers, fed by its event listener.
     public let hub: EventHub
-    let renderer: PageRenderer
-    let apiDescription: String
     let mcpConnection: MCPConnection?
     let httpClient: HTTPClient
     let toolCalls: ToolCallRepository
@@ -37,8 +35,6 @@ public struct AppServices: Sendable {
         self.config = config
         self.logger = logger
         self.hub = EventHub()
-        self.renderer = try await PageRenderer()
-        self.apiDescription = try OpenAPIModule.bundledDocument()
         let postgres = config.databaseURL.makeClient(poolSize: config.databasePoolSize, logger: logger)
         self.postgres = postgres
         let userRepository = UserRepository(client: postgres, logger: logger)
@@ -120,7 +116,7 @@ extension AppServices {
     var modules: [any AppModule] {
         [
             HealthModule(health: HealthService(client: postgres, config: config, mcp: mcp, logger: logger)),
-            OpenAPIModule(document: apiDescription),
+            OpenAPIModule(),
             MetricsModule(registry: metrics, token: config.metricsToken),
             AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter),
             HomeModule(),
@@ -138,7 +134,7 @@ extension AppServices {
     }
 
     /// Every route's access level, as the modules declare them.
-    public var routeTable: RouteAccessTable { RouteAccessTable(modules.flatMap(\.accessRules)) }
+    public var routeTable: RouteAccessTable { RouteAccessTable(modules: modules) }
 }
 
 /// The router with every module's routes behind the shared middleware, and what it registered.
@@ -149,12 +145,13 @@ struct AppRouter {
     let registeredRoutes: Set<String>
 }
 
-/// Builds the router: middleware, then the routes of every module.
-func buildRouter(services: AppServices, modules: [any AppModule]) -> AppRouter {
+/// Builds the router: middleware, then the routes of every module. Templates and other files the pages and routes
+/// serve are read here, when a server is built, not by the command-line tools that share `AppServices`.
+func buildRouter(services: AppServices, modules: [any AppModule]) async throws -> AppRouter {
     let config = services.config
-    let table = RouteAccessTable(modules.flatMap(\.accessRules))
+    let table = RouteAccessTable(modules: modules)
     let pages = Pages(
-        renderer: services.renderer, navigation: Navigation(modules: modules, table: table), tokens: services.tokens,
+        renderer: try await PageRenderer(), navigation: Navigation(modules: modules, table: table), tokens: services.tokens,
         format: FrenchFormat(timeZone: config.displayTimeZone)
     )
     let router = RecordingRouter(Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints))
@@ -183,7 +180,7 @@ func buildRouter(services: AppServices, modules: [any AppModule]) -> AppRouter {
         )
     )
     let routes = ModuleRoutes(anyone: router.group(), signedIn: router.group(context: AuthenticatedContext.self), pages: pages)
-    for module in modules { module.addRoutes(to: routes) }
+    for module in modules { try module.addRoutes(to: routes) }
     return AppRouter(router: router.router, table: table, registeredRoutes: router.routes)
 }
 
@@ -192,7 +189,7 @@ public func buildApplication(services: AppServices) async throws -> some Applica
     let config = services.config
     let logger = services.logger
     let modules = services.modules
-    let built = buildRouter(services: services, modules: modules)
+    let built = try await buildRouter(services: services, modules: modules)
     var app = Application(
         router: built.router,
         // Upgrades go through the same router, so sessions, levels and origins are checked before any byte of WebSocket.

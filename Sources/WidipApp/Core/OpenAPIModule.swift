@@ -3,19 +3,13 @@ import Hummingbird
 
 /// The API description, served as written in the repository (`Resources/openapi.yaml`).
 struct OpenAPIModule: AppModule {
-    let document: String
+    var accessRules: [RouteRule] { [RouteRule(.get, "/api/openapi.yaml", .anonymous)] }
 
-    static func bundledDocument() throws -> String {
+    func addRoutes(to routes: ModuleRoutes) throws {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources") else {
             throw AppError(.internalError, "openapi.yaml est introuvable dans l'installation.")
         }
-        return try String(contentsOf: url, encoding: .utf8)
-    }
-
-    var accessRules: [RouteRule] { [RouteRule(.get, "/api/openapi.yaml", .anonymous)] }
-
-    func addRoutes(to routes: ModuleRoutes) {
-        let document = document
+        let document = try String(contentsOf: url, encoding: .utf8)
         routes.anyone.get("/api/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "no-cache"],

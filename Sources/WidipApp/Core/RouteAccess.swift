@@ -32,6 +32,11 @@ public struct RouteAccessTable: Sendable {
     public let rules: [RouteRule]
     private let index: [String: RouteAccess]
 
+    /// The rules every module declares.
+    init(modules: [any AppModule]) {
+        self.init(modules.flatMap(\.accessRules))
+    }
+
     public init(_ rules: [RouteRule]) {
         self.rules = rules
         // A route declared twice keeps its strictest level, never the laxest.

@@ -37,17 +37,17 @@ struct Navigation: Sendable {
         let entry: NavigationEntry
         let level: AccreditationLevel
         /// False for an upcoming module: the tile is shown, greyed.
-        let available: Bool
+        var available: Bool { entry.upcomingLevel == nil }
     }
 
     let items: [Item]
 
     init(modules: [any AppModule], table: RouteAccessTable) {
         items = modules.flatMap(\.navigation).compactMap { entry in
-            if let level = entry.upcomingLevel { return Item(entry: entry, level: level, available: false) }
+            if let level = entry.upcomingLevel { return Item(entry: entry, level: level) }
             return switch table.access(method: .get, path: entry.path) {
-            case .level(let level): Item(entry: entry, level: level, available: true)
-            case .anonymous: Item(entry: entry, level: .n0, available: true)
+            case .level(let level): Item(entry: entry, level: level)
+            case .anonymous: Item(entry: entry, level: .n0)
             // A page missing from the table is refused to everyone: no link to it.
             case nil: nil
             }

@@ -1,9 +1,9 @@
-// The audit viewer: new entries appear at the top of the table without a reload, when no filter or page is applied.
+// The audit viewer: new entries appear at the top of the table without a reload. The page loads this script only
+// when no filter or page is applied.
 // The server renders the rows (the page's own row template): this script asks for what is newer than the top row and
 // inserts it. Events that arrive together make one request, and requests are at least a second apart: each one counts
 // against the user's request budget.
 const table = document.querySelector("#audit-table tbody");
-const filtered = new URLSearchParams(location.search).toString() !== "";
 const spacing = 1000;
 let busy = false;
 let pending = false;
@@ -47,7 +47,7 @@ async function catchUp() {
   busy = false;
 }
 
-if (table && !filtered) {
+if (table) {
   document.addEventListener("widip:audit:new_entry", catchUp);
   document.addEventListener("widip:resync", () => location.reload());
 }
