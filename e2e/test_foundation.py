@@ -29,22 +29,33 @@ def test_admin_creates_a_user_sees_its_audit_row_and_logs_out(page, unique):
 
     page.get_by_role("link", name="+ Nouvel utilisateur").click()
     username = f"tech-{unique}"
+    # The rules are shown before anything is typed.
+    expect(page.locator("#username-hint")).to_contain_text("3 à 50 caractères")
+    expect(page.locator("#password-hint")).to_contain_text("Au moins 10 caractères")
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Niveau d'accréditation").select_option("N2")
     page.get_by_label("Mot de passe", exact=True).fill("court")
+    page.get_by_label("Mot de passe, une seconde fois").fill("court")
     page.get_by_role("button", name="Créer l'utilisateur").click()
-    # The validation error is shown in French beside the field, and nothing typed is lost.
+    # The validation error is shown in French beside the field, and nothing typed is lost but the passwords.
     expect(page.locator("#password-error")).to_contain_text("au moins 10 caractères")
     expect(page.get_by_label("Identifiant")).to_have_value(username)
+    expect(page.get_by_label("Niveau d'accréditation")).to_have_value("N2")
+    expect(page.get_by_label("Mot de passe", exact=True)).to_have_value("")
     screenshot(page, "utilisateur-erreur")
 
     page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
+    page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide-mais-autre")
+    page.get_by_role("button", name="Créer l'utilisateur").click()
+    expect(page.locator("#password_confirm-error")).to_contain_text("ne sont pas identiques")
+    page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
+    page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide")
     page.get_by_role("button", name="Créer l'utilisateur").click()
     expect(page.get_by_role("status")).to_have_text("Utilisateur créé.")
     screenshot(page, "utilisateur-fiche")
 
     page.get_by_role("link", name="Audit").click()
-    row = page.locator("#audit-table tbody tr", has_text="user_create").filter(has_text=username)
+    row = page.locator("#audit-table tbody tr", has_text="Création d'utilisateur").filter(has_text=username)
     expect(row.first).to_be_visible()
     expect(row.first).to_contain_text(ADMIN_USER)
     screenshot(page, "audit")
@@ -64,6 +75,7 @@ def test_a_technician_sees_greyed_tiles_and_cannot_open_users(page, unique):
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Niveau d'accréditation").select_option("N1")
     page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
+    page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide")
     page.get_by_role("button", name="Créer l'utilisateur").click()
     expect(page.get_by_role("status")).to_have_text("Utilisateur créé.")
     page.context.clear_cookies()
@@ -79,6 +91,7 @@ def test_a_technician_sees_greyed_tiles_and_cannot_open_users(page, unique):
     expect(page.get_by_role("heading", name="Mon compte")).to_be_visible()
     screenshot(page, "compte")
     page.get_by_label("Mot de passe actuel").fill("pas-le-bon-mot-de-passe")
-    page.get_by_label("Nouveau mot de passe").fill("un-nouveau-mot-de-passe")
+    page.get_by_label("Nouveau mot de passe", exact=True).fill("un-nouveau-mot-de-passe")
+    page.get_by_label("Nouveau mot de passe, une seconde fois").fill("un-nouveau-mot-de-passe")
     page.get_by_role("button", name="Changer le mot de passe").click()
     expect(page.locator("#current_password-error")).to_have_text("Le mot de passe actuel est incorrect.")

@@ -43,6 +43,51 @@ struct AuditPagesTests {
         }
     }
 
+    @Test func rowsReadInFrenchWithNamedTargetsAndShortDetails() async throws {
+        try await LiveServer.run { server in
+            let admin = try await server.signedIn(.n4, name: "chef")
+            let jdupont = try await server.createUser("jdupont", level: .n1)
+            _ = try await server.token("jdupont")
+            _ = try await server.request(.post, "/api/auth/login", json: ["username": "jdupont", "password": "mauvais"])
+            #expect(try await server.request(.put, "/api/users/\(jdupont.id)", json: ["role": "admin"], token: admin.token).status == .ok)
+            let longArgument = String(repeating: "une très longue valeur ", count: 250)
+            try await server.services.audit.record(
+                AuditEntry(
+                    userID: admin.user.id, action: "mcp.tool_call", targetType: "mcp_tool", targetID: "glpi_search_tickets",
+                    details: ["tool": "glpi_search_tickets", "outcome": "success", "arguments": ["query": .string(longArgument)]], client: .commandLine
+                )
+            )
+
+            let page = try await server.request(.get, "/audit", token: admin.token)
+            let rows = Self.rows(in: page.text).values
+            let login = try #require(rows.first { $0.contains("title=\"login\"") && $0.contains(">jdupont<") })
+            #expect(login.contains(">Connexion<"))
+            #expect(login.contains("session de jdupont"))
+            #expect(!login.contains("session #"))
+            let refused = try #require(rows.first { $0.contains("title=\"login_failed\"") })
+            #expect(refused.contains("Connexion refusée"))
+            #expect(refused.contains("utilisateur jdupont"))
+            #expect(refused.contains("motif : mot de passe erroné"))
+            let update = try #require(rows.first { $0.contains("title=\"user_update\"") })
+            #expect(update.contains("utilisateur jdupont"))
+            #expect(update.contains("rôle : tech → admin"))
+            #expect(!update.contains("user #"))
+            // A long value is cut in the row; the whole text is behind <details>.
+            let call = try #require(rows.first { $0.contains("title=\"mcp.tool_call\"") })
+            #expect(call.contains("Appel d&#39;outil MCP") || call.contains("Appel d'outil MCP"))
+            #expect(call.contains("outil glpi_search_tickets"))
+            let summary = try #require(
+                call.range(of: "<summary>").flatMap { start in call[start.upperBound...].range(of: "</summary>").map { call[start.upperBound..<$0.lowerBound] } }
+            )
+            #expect(summary.count <= AuditPresentation.summaryLimit + 20)
+            #expect(summary.hasPrefix("outil : glpi_search_tickets · résultat : réussi"))
+            #expect(call.contains("<pre>"))
+            #expect(call.count > longArgument.count)
+            // The action filter lists actions in French, codes as values.
+            #expect(page.text.contains("<option value=\"login_failed\">Connexion refusée</option>"))
+        }
+    }
+
     @Test func moreNewRowsThanAPageHoldsAskForAReloadInsteadOfLeavingAGap() async throws {
         try await LiveServer.run { server in
             let admin = try await server.signedIn(.n4)

@@ -157,6 +157,33 @@ struct AuthTests {
         }
     }
 
+    @Test func aFloodOfBlockedLoginsIsOneAuditRowWithItsCount() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("cible", level: .n1)
+            // 40 attempts, 20 at a time, on one name; then a few on a second name and a few with no name at all.
+            for _ in 0..<2 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<20 {
+                        group.addTask { _ = try await server.request(.post, "/api/auth/login", json: ["username": "cible", "password": "mauvais"]) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            for _ in 0..<8 { _ = try await server.request(.post, "/api/auth/login", json: ["username": "autre-cible", "password": "mauvais"]) }
+            for _ in 0..<8 { _ = try await server.request(.post, "/api/auth/login", json: ["username": "", "password": ""]) }
+
+            let rows = try await server.services.audit.list(AuditFilter(limit: 500))
+            #expect(rows.count <= 1 + 3 * (AuthService.loginAttemptsPerMinute + 1), "\(rows.count) rows for 56 attempts and one account")
+            let blocked = rows.filter { $0.action == "login_blocked" }
+            #expect(blocked.count == 3, "one row per name")
+            let flood = try #require(blocked.first { $0.targetID == "cible" })
+            #expect(flood.details?.objectValue?["count"] == .number(Double(40 - AuthService.loginAttemptsPerMinute)))
+            #expect(flood.details?.objectValue?["last_at"]?.stringValue != nil)
+            let second = try #require(blocked.first { $0.targetID == "autre-cible" })
+            #expect(second.details?.objectValue?["count"] == .number(3))
+        }
+    }
+
     @Test func authenticatedRequestsAreLimitedPerUser() async throws {
         try await LiveServer.run(adjust: { $0.rateLimitPerMinute = 3 }) { server in
             let first = try await server.signedIn(.n0)

@@ -77,8 +77,26 @@ struct MCPAPITests {
                 #expect(page.text.contains("Joignable"))
                 #expect(page.text.contains("observium_get_device_status"))
                 #expect(page.text.contains("approbation SAFEGUARD"))
-                #expect(page.text.contains("1 appel ces dernières 24 heures"))
+                #expect(page.text.contains("1 appel ces dernières 24 heures, 100\u{202F}% réussis"))
                 #expect(!page.text.contains("Inconnu du catalogue"))
+
+                // A tool that answers an error is a failed call; a refused one is shown apart, outside the rate.
+                let missing = try await server.request(
+                    .post, "/api/mcp/tools/glpi_get_ticket_details/call", json: ["arguments": ["ticket_id": 99999], "reason": "Ticket"], token: n1.token
+                )
+                #expect(missing.json["is_error"] as? Bool == true)
+                let refusal = try await server.request(
+                    .post, "/api/mcp/tools/ad_check_user/call", json: ["arguments": ["username": "jean.dupont"], "reason": "Compte"], token: n1.token
+                )
+                #expect(refusal.status == .forbidden)
+                let figures = try await server.request(.get, "/outils-mcp", token: admin.token)
+                #expect(figures.text.contains("2 appels ces dernières 24 heures, 50\u{202F}% réussis"))
+                #expect(figures.text.contains("1 refus (niveau insuffisant ou approbation manquante)"))
+                let after = try #require(try await server.request(.get, "/api/mcp/status", token: admin.token).json["calls"] as? [[String: Any]])
+                let details = try #require(after.first { $0["tool"] as? String == "glpi_get_ticket_details" })
+                #expect(details["success_rate"] as? Double == 0)
+                #expect(details["failures"] as? Int == 1)
+                #expect(after.first { $0["tool"] as? String == "ad_check_user" }?["refused"] as? Int == 1)
 
                 let health = try await server.request(.get, "/api/workflows/health", token: n1.token)
                 let mcp = (health.json["components"] as? [[String: Any]])?.first { $0["name"] as? String == "mcp" }

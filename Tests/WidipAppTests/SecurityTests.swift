@@ -47,7 +47,7 @@ struct SecurityTests {
 
             // A form post carries the token as a hidden field.
             let form = try await server.browserRequest(
-                .post, "/utilisateurs/nouveau", body: "_csrf=\(session.csrf)&username=par-formulaire&password=motdepasse-123&role=tech&accreditation_level=N1&token_quota=30000&active=1",
+                .post, "/utilisateurs/nouveau", body: "_csrf=\(session.csrf)&username=par-formulaire&password=motdepasse-123&password_confirm=motdepasse-123&role=tech&accreditation_level=N1&token_quota=30000&active=1",
                 headers: HTTPFields([("Cookie", session.cookie), ("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin)])
             )
             #expect(form.status == .seeOther)
@@ -99,6 +99,24 @@ struct SecurityTests {
         }
     }
 
+    @Test func forwardedHTTPSIsBelievedOnlyFromATrustedProxy() async throws {
+        let forwarded = HTTPFields([("X-Forwarded-Proto", "https")])
+        try await LiveServer.run { server in
+            try await server.createUser("tls", level: .n1)
+            let health = try await server.request(.get, "/health", headers: forwarded)
+            #expect(health.headers[.strictTransportSecurity] == nil, "any client could claim TLS")
+            let login = try await server.request(.post, "/api/auth/login", json: ["username": "tls", "password": "motdepasse-solide"], headers: forwarded)
+            #expect(login.sessionCookie?.contains("Secure") == false)
+        }
+        try await LiveServer.run(adjust: { $0.trustedProxies = TrustedProxies(addresses: ["127.0.0.1"]) }) { server in
+            try await server.createUser("tls", level: .n1)
+            let health = try await server.request(.get, "/health", headers: forwarded)
+            #expect(health.headers[.strictTransportSecurity] != nil)
+            let login = try await server.request(.post, "/api/auth/login", json: ["username": "tls", "password": "motdepasse-solide"], headers: forwarded)
+            #expect(login.sessionCookie?.contains("Secure") == true)
+        }
+    }
+
     @Test func pagesEscapeUserText() async throws {
         try await LiveServer.run { server in
             let page = try await server.request(
@@ -121,6 +139,28 @@ struct SecurityTests {
         #expect(LoginPages.safeNext("/\n/evil.example") == "/")
         #expect(LoginPages.safeNext("/audit?action=login") == "/audit?action=login")
         #expect(LoginPages.safeNext(nil) == "/")
+    }
+
+    @Test func afterAnExpiredSessionLoginGoesBackOnlyToAPageThatAnswersGET() async throws {
+        try await LiveServer.run { server in
+            try await server.createUser("retour", level: .n4)
+            let origin = "http://127.0.0.1:\(server.port)"
+            let form = HTTPFields([("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin)])
+            // « Déconnexion » sent with an expired session: the login page, with nowhere to come back to.
+            var expired = form
+            expired[.cookie] = "widip_session=expiree"
+            let logout = try await server.browserRequest(.post, "/deconnexion", body: "", headers: expired)
+            #expect(logout.status == .found)
+            #expect(logout.headers[.location] == "/connexion")
+            // A page read with GET is remembered.
+            let audit = try await server.browserRequest(.get, "/audit?action=login")
+            #expect(audit.headers[.location] == "/connexion?suivant=%2Faudit%3Faction%3Dlogin")
+            for (next, landing) in [("%2Fdeconnexion", "/"), ("%2Fcompte%2Fmot-de-passe", "/"), ("%2Faudit%3Faction%3Dlogin", "/audit?action=login"), ("%2Fnulle-part", "/")] {
+                let login = try await server.browserRequest(.post, "/connexion", body: "username=retour&password=motdepasse-solide&suivant=\(next)", headers: form)
+                #expect(login.status == .seeOther)
+                #expect(login.headers[.location] == landing, "\(next)")
+            }
+        }
     }
 
     @Test func errorPagesKeepTheHeaderOfASignedInUser() async throws {

@@ -26,7 +26,8 @@ struct AuditPages {
             }
             let entries = try await audit.list(AuditFilter(after: after, limit: Self.liveRowLimit + 1))
             if entries.count > Self.liveRowLimit { return Response(status: .resetContent) }
-            return PageRenderer.html(try pages.renderer.render(AuditRows(rows: entries.map(row))))
+            let presentation = AuditPresentation(format: format, users: try await users.list(search: nil))
+            return PageRenderer.html(try pages.renderer.render(AuditRows(rows: entries.map { row($0, presentation) })))
         }
     }
 
@@ -41,6 +42,7 @@ struct AuditPages {
         }
         let entries = error == nil ? try await audit.list(filter) : []
         let everyone = try await users.list(search: nil)
+        let presentation = AuditPresentation(format: format, users: everyone)
         let actions = try await audit.actions()
         var olderHref: String?
         if entries.count == filter.limit, let last = entries.last {
@@ -51,29 +53,31 @@ struct AuditPages {
         }
         func value(_ name: String) -> String { query[name] ?? "" }
         var header = pages.chrome("Journal d'audit", context, current: "/audit")
-        // New entries appear live only on the unfiltered first page; elsewhere the page says nothing of "Live".
+        // New entries appear live only on the unfiltered first page; elsewhere the page says nothing of « En direct ».
         if query.isEmpty {
             header.channels = EventChannel.audit.rawValue
             header.scripts = ["audit-live.js"]
         }
         return try pages.response(
             AuditPage(
-                chrome: header, rows: entries.map(row), filterUser: value("user_id"), filterAction: value("action"),
+                chrome: header, rows: entries.map { row($0, presentation) }, filterUser: value("user_id"), filterAction: value("action"),
                 filterTargetType: value("target_type"), filterTargetID: value("target_id"), filterFrom: value("from"), filterTo: value("to"),
-                actions: actions.map { Option(value: $0, label: $0, selected: $0 == value("action")) },
+                actions: actions.map { Option(value: $0, label: AuditPresentation.actionLabel($0), selected: $0 == value("action")) }
+                    .sorted { $0.label.localizedCompare($1.label) == .orderedAscending },
                 users: everyone.map { Option(value: String($0.id), label: $0.username, selected: String($0.id) == value("user_id")) },
-                olderHref: olderHref, error: error
+                olderHref: olderHref, error: error, filtered: query.keys.contains { $0 != "before" && !(query[$0] ?? "").isEmpty }
             ),
             status: error == nil ? .ok : .badRequest
         )
     }
 
-    func row(_ entry: AuditRecord) -> AuditRow {
-        AuditRow(
+    func row(_ entry: AuditRecord, _ presentation: AuditPresentation) -> AuditRow {
+        let summary = presentation.summary(of: entry.details)
+        return AuditRow(
             id: entry.id, at: format.dateTime(entry.createdAt), atISO: FrenchFormat.iso(entry.createdAt),
-            username: entry.username ?? "—", action: entry.action,
-            target: [entry.targetType, entry.targetID].compactMap { $0 }.joined(separator: " #"),
-            details: entry.details.map(\.jsonText) ?? "", ipAddress: entry.ipAddress ?? ""
+            username: entry.username ?? "—", action: AuditPresentation.actionLabel(entry.action), actionCode: entry.action,
+            target: presentation.target(of: entry), details: summary.text,
+            fullDetails: summary.isCut ? entry.details?.prettyText : nil, ipAddress: entry.ipAddress ?? ""
         )
     }
 }
@@ -83,9 +87,13 @@ struct AuditRow: Sendable {
     let at: String
     let atISO: String
     let username: String
+    /// In French; `actionCode` is the stored code, shown on hover.
     let action: String
+    let actionCode: String
     let target: String
     let details: String
+    /// The whole details, when `details` had to be cut.
+    let fullDetails: String?
     let ipAddress: String
 }
 
@@ -103,6 +111,8 @@ struct AuditPage: PageModel {
     let users: [Option]
     let olderHref: String?
     let error: String?
+    /// Some filter is set: the folded filter panel opens to show it.
+    let filtered: Bool
 }
 
 /// Rows alone, for the live viewer.

@@ -31,6 +31,42 @@ public struct AuditRepository: Sendable {
         try await client.withConnection { connection in try await record(entry, on: connection) }
     }
 
+    /// Records an attempt that is refused in bulk (a blocked login) as one row per action, source address and target per
+    /// `window`: the first attempt writes the row (and its live event), later ones add to its `count` and move its
+    /// `last_at`. An attack shows as one line with its size, and the log grows with time, not with the attacker's rate.
+    public func recordRepeated(_ entry: AuditEntry, window: Duration) async throws {
+        let key = [entry.action, entry.client.ipAddress ?? "", entry.targetType ?? "", entry.targetID ?? ""].joined(separator: "\u{1F}")
+        let windowSeconds = Double(window.components.seconds)
+        try await client.transaction(logger: logger) { connection in
+            // Writers of the same key wait for each other, so two concurrent attempts cannot both start a row.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))", logger: logger)
+            let updated = try await connection.query(
+                """
+                UPDATE user_audit_log
+                SET details = COALESCE(details, '{}'::jsonb)
+                    || jsonb_build_object('count', COALESCE((details->>'count')::int, 1) + 1,
+                                          'last_at', to_char(NOW() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+                WHERE id = (
+                    SELECT id FROM user_audit_log
+                    WHERE action = \(entry.action) AND target_type IS NOT DISTINCT FROM \(entry.targetType)
+                      AND target_id IS NOT DISTINCT FROM \(entry.targetID) AND ip_address IS NOT DISTINCT FROM \(entry.client.ipAddress)
+                      AND created_at > (NOW() AT TIME ZONE 'UTC') - make_interval(secs => \(windowSeconds))
+                    ORDER BY id DESC LIMIT 1)
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var found = false
+            for try await _ in updated.decode(Int.self) { found = true }
+            guard !found else { return }
+            var first = entry
+            var details = entry.details?.objectValue ?? [:]
+            details["count"] = 1
+            first.details = .object(details)
+            try await record(first, on: connection)
+        }
+    }
+
     /// Newest first; `filter.before` pages backwards by id, `filter.after` reads what came since.
     public func list(_ filter: AuditFilter) async throws -> [AuditRecord] {
         let rows = try await client.query(

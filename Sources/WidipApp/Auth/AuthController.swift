@@ -12,6 +12,7 @@ struct AuthController {
 
     let auth: AuthService
     let tokens: TokenService
+    let proxies: TrustedProxies
 
     struct LoginInput: Decodable {
         let username: String
@@ -69,13 +70,13 @@ struct AuthController {
             var response = try JSONBody(
                 LoginOutput(accessToken: result.token, expiresAt: result.expiresAt, user: UserOutput(result.user))
             ).response(from: request, context: context)
-            response.setCookie(SessionCookie.issued(result.token, expiresAt: result.expiresAt, secure: request.isSecure))
+            response.setCookie(SessionCookie.issued(result.token, expiresAt: result.expiresAt, secure: context.isSecure(request, behind: proxies)))
             return response
         }
         group.post("/api/auth/logout") { request, context in
             try await auth.logout(context.identity, client: context.client(of: request))
             var response = Response(status: .noContent)
-            response.setCookie(SessionCookie.expired(secure: request.isSecure))
+            response.setCookie(SessionCookie.expired(secure: context.isSecure(request, behind: proxies)))
             return response
         }
         group.get("/api/auth/me") { request, context in

@@ -15,7 +15,7 @@ struct AuthModule: AppModule {
     }
 
     func addRoutes(to routes: ModuleRoutes) {
-        AuthController(auth: auth, tokens: tokens).addRoutes(public: routes.anyone, authenticated: routes.signedIn)
-        LoginPages(auth: auth, pages: routes.pages).addRoutes(to: routes)
+        AuthController(auth: auth, tokens: tokens, proxies: routes.proxies).addRoutes(public: routes.anyone, authenticated: routes.signedIn)
+        LoginPages(auth: auth, pages: routes.pages, proxies: routes.proxies).addRoutes(to: routes)
     }
 }

@@ -22,6 +22,8 @@ public struct LoginResult: Sendable {
 /// Login, logout and password changes (PRD 6.2–6.4).
 public struct AuthService: Sendable {
     public static let loginAttemptsPerMinute = 5
+    /// Blocked attempts from one address on one name within this time are one audit row with their count.
+    public static let blockedLoginWindow: Duration = .seconds(15 * 60)
     static let invalidCredentials = AppError(.unauthorized, code: "invalid_credentials", "Identifiant ou mot de passe incorrect.")
 
     let client: PostgresClient
@@ -49,6 +51,17 @@ public struct AuthService: Sendable {
 
     public func login(username rawUsername: String, password: String, client info: ClientInfo) async throws -> LoginResult {
         let username = rawUsername.trimmingCharacters(in: .whitespaces)
+        // The limit comes first, so that no input, valid or not, writes more than a bounded number of audit rows.
+        let attemptedName = Self.storableName(username)
+        do {
+            try await limiter.hit("login:\(info.ipAddress ?? "?"):\(attemptedName.lowercased())", limit: Self.loginAttemptsPerMinute)
+        } catch let error as AppError {
+            try await audit.recordRepeated(
+                AuditEntry(userID: nil, action: "login_blocked", targetType: "user", targetID: attemptedName, details: ["username": .string(attemptedName)], client: info),
+                window: Self.blockedLoginWindow
+            )
+            throw error
+        }
         do {
             guard !username.isEmpty else { throw AppError.invalidField("username", "Saisissez votre identifiant.") }
             guard !password.isEmpty else { throw AppError.invalidField("password", "Saisissez votre mot de passe.") }
@@ -58,14 +71,6 @@ public struct AuthService: Sendable {
             }
         } catch let error as AppError {
             try await audit.record(Self.failedLogin(userID: nil, username: username, reason: "invalid_input", client: info))
-            throw error
-        }
-        do {
-            try await limiter.hit("login:\(info.ipAddress ?? "?"):\(username.lowercased())", limit: Self.loginAttemptsPerMinute)
-        } catch let error as AppError {
-            try await audit.record(
-                AuditEntry(userID: nil, action: "login_blocked", targetType: "user", targetID: username, details: ["username": .string(username)], client: info)
-            )
             throw error
         }
 
@@ -107,9 +112,13 @@ public struct AuthService: Sendable {
         return LoginResult(token: issued.token, expiresAt: issued.expiresAt, user: signedIn, sessionID: sessionID)
     }
 
+    /// Stored columns are bounded: an over-long attempted name is cut, never a reason to lose the row.
+    static func storableName(_ username: String) -> String {
+        String(String.UnicodeScalarView(username.unicodeScalars.prefix(100)).filter { $0 != "\0" })
+    }
+
     static func failedLogin(userID: Int?, username: String, reason: String, client: ClientInfo) -> AuditEntry {
-        // Stored columns are bounded: an over-long attempted name is cut, never a reason to lose the row.
-        let name = String(String.UnicodeScalarView(username.unicodeScalars.prefix(100)).filter { $0 != "\0" })
+        let name = storableName(username)
         return AuditEntry(
             userID: userID, action: "login_failed", targetType: "user", targetID: userID.map(String.init) ?? name,
             details: ["username": .string(name), "reason": .string(reason)], client: client

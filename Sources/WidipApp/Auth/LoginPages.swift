@@ -13,21 +13,22 @@ struct LoginPages {
 
     let auth: AuthService
     let pages: Pages
+    let proxies: TrustedProxies
 
     func addRoutes(to routes: ModuleRoutes) {
         routes.anyone.get("/connexion") { request, context in
             if context.identity != nil { return Response.redirect(to: "/", type: .found) }
-            let next = Self.safeNext(request.formQuery["suivant"])
+            let next = pages.afterLogin(request.formQuery["suivant"])
             return try pages.response(LoginPage(chrome: .anonymous(title: "Connexion"), username: "", next: next, error: nil))
         }
         routes.anyone.post("/connexion") { request, context in
             let form = try await request.decodeForm(context: context)
             let username = form["username"] ?? ""
-            let next = Self.safeNext(form["suivant"])
+            let next = pages.afterLogin(form["suivant"])
             return try await pages.submitting {
                 let result = try await auth.login(username: username, password: form["password"] ?? "", client: context.client(of: request))
                 var response = Response.redirect(to: next, type: .normal)
-                response.setCookie(SessionCookie.issued(result.token, expiresAt: result.expiresAt, secure: request.isSecure))
+                response.setCookie(SessionCookie.issued(result.token, expiresAt: result.expiresAt, secure: context.isSecure(request, behind: proxies)))
                 return response
             } orShowAgain: { errors in
                 try pages.response(LoginPage(chrome: .anonymous(title: "Connexion"), username: username, next: next, error: errors.values.first))
@@ -36,7 +37,7 @@ struct LoginPages {
         routes.signedIn.post("/deconnexion") { request, context in
             try await auth.logout(context.identity, client: context.client(of: request))
             var response = Response.redirect(to: "/connexion", type: .normal)
-            response.setCookie(SessionCookie.expired(secure: request.isSecure))
+            response.setCookie(SessionCookie.expired(secure: context.isSecure(request, behind: proxies)))
             return response
         }
         routes.signedIn.get("/compte") { request, context in
@@ -46,6 +47,7 @@ struct LoginPages {
         routes.signedIn.post("/compte/mot-de-passe") { request, context in
             let form = try await request.decodeForm(context: context)
             return try await pages.submitting {
+                try UserRules.confirm(form["new_password"] ?? "", again: form["new_password_confirm"] ?? "", field: "new_password_confirm")
                 try await auth.changePassword(
                     context.identity, current: form["current_password"] ?? "", new: form["new_password"] ?? "", client: context.client(of: request)
                 )
@@ -104,4 +106,5 @@ struct AccountPage: PageModel {
     let errors: [String: String]
     let notice: String?
     let error: String?
+    let passwordRule = UserRules.passwordRule
 }

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import NIOCore
 import SystemPackage
 
 /// Every setting the server reads, once, at start. A missing or invalid value is a `ConfigError` naming the variable.
@@ -31,6 +32,10 @@ public struct AppConfig: Sendable {
     public var mcpToolLevels: [String: ToolLevel]
     /// Bearer token a Prometheus scraper presents at `/metrics`; without it, `/metrics` is not served.
     public var metricsToken: String?
+    /// How long a client connection may take to send its first request head, and stay idle between requests.
+    public var connectionTimeouts: ConnectionTimeouts
+    /// Proxies whose `X-Forwarded-Proto` is believed (`TRUSTED_PROXIES`, IP addresses separated by commas).
+    public var trustedProxies: TrustedProxies
 
     public init(
         port: Int = 3002,
@@ -51,7 +56,9 @@ public struct AppConfig: Sendable {
         webSocketCompression: Bool = false,
         mcpCallTimeout: Duration = .seconds(30),
         mcpToolLevels: [String: ToolLevel] = [:],
-        metricsToken: String? = nil
+        metricsToken: String? = nil,
+        connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
+        trustedProxies: TrustedProxies = TrustedProxies()
     ) {
         self.port = port
         self.host = host
@@ -72,6 +79,8 @@ public struct AppConfig: Sendable {
         self.mcpCallTimeout = mcpCallTimeout
         self.mcpToolLevels = mcpToolLevels
         self.metricsToken = metricsToken
+        self.connectionTimeouts = connectionTimeouts
+        self.trustedProxies = trustedProxies
     }
 
     /// The MCP endpoint: `MCP_SERVER_URL` as given, or with `/mcp` added when it names only a server
@@ -170,6 +179,10 @@ extension AppConfig {
                 throw ConfigError(variable: "CORS_ORIGINS", problem: "« \(origin) » n'est pas une origine (schéma://hôte[:port])")
             }
         }
+        let proxies = (text("TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for proxy in proxies where (try? SocketAddress(ipAddress: proxy, port: 0)) == nil {
+            throw ConfigError(variable: "TRUSTED_PROXIES", problem: "« \(proxy) » n'est pas une adresse IP (par exemple 10.0.0.2)")
+        }
         let zoneName = text("DISPLAY_TIME_ZONE") ?? "Europe/Paris"
         guard let zone = TimeZone(identifier: zoneName) else {
             throw ConfigError(variable: "DISPLAY_TIME_ZONE", problem: "fuseau horaire inconnu « \(zoneName) »")
@@ -194,7 +207,12 @@ extension AppConfig {
             webSocketCompression: try integer("WS_COMPRESSION", default: 0, range: 0...1) == 1,
             mcpCallTimeout: .seconds(try integer("MCP_TIMEOUT_SECONDS", default: 30, range: 1...600)),
             mcpToolLevels: try ToolCatalogue.parseOverrides(text("MCP_TOOL_LEVELS") ?? ""),
-            metricsToken: try metricsToken(text("METRICS_TOKEN"))
+            metricsToken: try metricsToken(text("METRICS_TOKEN")),
+            connectionTimeouts: ConnectionTimeouts(
+                requestHead: .seconds(try integer("HTTP_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...300)),
+                idle: .seconds(try integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 1...3600))
+            ),
+            trustedProxies: TrustedProxies(addresses: Set(proxies))
         )
     }
 }

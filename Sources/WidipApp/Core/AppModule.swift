@@ -31,6 +31,8 @@ struct ModuleRoutes {
     let anyone: RouterGroup<AppRequestContext>
     let signedIn: RouterGroup<AuthenticatedContext>
     let pages: Pages
+    /// Whose `X-Forwarded-*` headers to believe.
+    let proxies: TrustedProxies
 }
 
 /// One idempotent clean-up statement of a module; `MaintenanceService` runs them all.

@@ -10,9 +10,12 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var identity: Identity?
     public let remoteAddress: SocketAddress?
     public let webSocket: WebSocketHandlerReference<AppRequestContext>
+    /// The connection, for the WebSocket upgrade check to report a refusal's status on (`WebSocketUpgradeCheck`).
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
         self.remoteAddress = source.channel.remoteAddress
         self.webSocket = .init()
     }

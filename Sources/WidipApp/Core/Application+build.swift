@@ -152,16 +152,17 @@ func buildRouter(services: AppServices, modules: [any AppModule]) async throws -
     let table = RouteAccessTable(modules: modules)
     let pages = Pages(
         renderer: try await PageRenderer(), navigation: Navigation(modules: modules, table: table), tokens: services.tokens,
-        format: FrenchFormat(timeZone: config.displayTimeZone)
+        format: FrenchFormat(timeZone: config.displayTimeZone), routes: table
     )
     let router = RecordingRouter(Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints))
     // Order matters: headers wrap everything (error pages included); the session is known before errors are mapped, so
     // an error page shown to a signed-in user keeps the header.
-    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(proxies: config.trustedProxies))
     router.add(middleware: AllowListCORSMiddleware(allowedOrigins: Set(config.corsOrigins)))
     let errors = ErrorMiddleware(table: table, pages: pages)
     router.add(middleware: SessionMiddleware(auth: services.auth, errors: errors))
     router.add(middleware: errors)
+    router.add(middleware: PathMiddleware())
     // Static files are served when no route matched (the router's 404 reaches this middleware as an error).
     if let publicDirectory = Bundle.module.url(forResource: "Public", withExtension: nil, subdirectory: "Resources") {
         router.add(
@@ -179,7 +180,9 @@ func buildRouter(services: AppServices, modules: [any AppModule]) async throws -
             trustedOrigins: Set(config.corsOrigins)
         )
     )
-    let routes = ModuleRoutes(anyone: router.group(), signedIn: router.group(context: AuthenticatedContext.self), pages: pages)
+    let routes = ModuleRoutes(
+        anyone: router.group(), signedIn: router.group(context: AuthenticatedContext.self), pages: pages, proxies: config.trustedProxies
+    )
     for module in modules { try module.addRoutes(to: routes) }
     return AppRouter(router: router.router, table: table, registeredRoutes: router.routes)
 }
@@ -193,12 +196,13 @@ public func buildApplication(services: AppServices) async throws -> some Applica
     var app = Application(
         router: built.router,
         // Upgrades go through the same router, so sessions, levels and origins are checked before any byte of WebSocket.
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: built.router,
-            configuration: .init(
+        server: .widip(
+            router: built.router,
+            webSocket: .init(
                 maxFrameSize: 64 * 1024, extensions: config.webSocketCompression ? [.perMessageDeflate(minFrameSizeToCompress: 64)] : [],
                 autoPing: .enabled(timePeriod: .seconds(25))
-            )
+            ),
+            timeouts: config.connectionTimeouts
         ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "widip"),
         services: [services.postgres] + modules.flatMap(\.services) + [

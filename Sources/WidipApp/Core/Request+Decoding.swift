@@ -5,17 +5,44 @@ import Hummingbird
 extension Request {
     /// Decodes a JSON body, turning every failure into a 400/413/415 `AppError` that names the field at fault.
     func decodeJSON<Value: Decodable>(_ type: Value.Type, context: some RequestContext) async throws -> Value {
-        let contentType = headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") else {
+        // The media type itself, parameters (charset) aside: "application/jsonx" is not JSON.
+        let mediaType = (headers[.contentType] ?? "").split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "application/json" else {
             throw AppError(.unsupportedMediaType, "Le corps de la requête doit être du JSON (Content-Type: application/json).")
         }
         var request = self
         let body = try await request.collectBody(upTo: context.maxUploadSize)
+        let data = Data(buffer: body)
+        // Foundation's decoder accepts a comma before "}" or "]"; JSON (RFC 8259) does not, nor do other clients' parsers.
+        guard !Self.hasTrailingComma(data) else {
+            throw AppError(.badRequest, code: "invalid_json", "Le corps de la requête n'est pas un JSON valide (virgule en trop).", field: "body")
+        }
         do {
-            return try JSONDecoder().decode(Value.self, from: Data(buffer: body))
+            return try JSONDecoder().decode(Value.self, from: data)
         } catch let error as DecodingError {
             throw Self.appError(for: error)
         }
+    }
+
+    /// A "," followed (after white space) by "}" or "]", outside strings.
+    static func hasTrailingComma(_ data: Data) -> Bool {
+        var inString = false
+        var escaped = false
+        var afterComma = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): continue
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): if afterComma { return true }
+            case UInt8(ascii: "\""): inString = true
+            default: break
+            }
+            afterComma = byte == UInt8(ascii: ",")
+        }
+        return false
     }
 
     static func appError(for error: DecodingError) -> AppError {
@@ -63,11 +90,6 @@ extension Request {
 
     /// The host (and port) this request was addressed to, as a browser writes it after the scheme in `Origin`.
     var ownAuthority: String? { head.authority?.lowercased() }
-
-    /// True behind a TLS-terminating proxy that says so, so cookies get `Secure`.
-    var isSecure: Bool {
-        head.scheme == "https" || headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
-    }
 
     var isAPI: Bool { uri.path.hasPrefix("/api/") || uri.path == "/api" }
 }

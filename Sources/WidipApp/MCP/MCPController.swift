@@ -13,6 +13,14 @@ struct MCPController {
 
     let mcp: MCPToolService
 
+    /// MCP's tool names (specification 2025-06-18): 1 to 128 characters of A–Z, a–z, 0–9, "_", "-" and ".".
+    static func isToolName(_ name: String) -> Bool {
+        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
+    }
+
     struct ToolOutput: Encodable, Sendable {
         let name: String
         let level: ToolLevel
@@ -70,10 +78,11 @@ struct MCPController {
             let successes: Int
             let toolErrors: Int
             let failures: Int
+            let refused: Int
             let successRate: Double?
 
             enum CodingKeys: String, CodingKey {
-                case tool, calls, successes, failures
+                case tool, calls, successes, failures, refused
                 case toolErrors = "tool_errors"
                 case successRate = "success_rate"
             }
@@ -139,15 +148,16 @@ struct MCPController {
                     calls: stats.sorted { $0.key < $1.key }.map { tool, stats in
                         .init(
                             tool: tool, calls: stats.calls, successes: stats.successes, toolErrors: stats.toolErrors, failures: stats.failures,
-                            successRate: stats.successRate
+                            refused: stats.refused, successRate: stats.successRate
                         )
                     }
                 )
             )
         }
         group.post("/api/mcp/tools/{name}/call") { request, context in
-            guard let name = context.parameters.get("name"), !name.isEmpty, name.count <= 200 else {
-                throw AppError(.notFound, "Outil introuvable.")
+            // The router hands the path segment as sent: "glpi%5Fsearch_client" names glpi_search_client.
+            guard let name = context.parameters.get("name")?.removingPercentEncoding, Self.isToolName(name) else {
+                throw AppError.invalidField("name", "Nom d'outil invalide : 1 à 128 lettres sans accent, chiffres, « _ », « - » ou « . ».")
             }
             let input = try await request.decodeJSON(CallInput.self, context: context)
             let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)

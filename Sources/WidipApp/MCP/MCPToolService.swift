@@ -180,10 +180,15 @@ public struct MCPToolService: Sendable {
         }
     }
 
-    /// A refusal is counted (a caller asking beyond its rights is worth seeing) but not kept in `mcp_tool_calls`,
-    /// whose rate is the server's; from L2 it is audited.
+    /// A refusal is counted and kept (a caller asking beyond its rights is worth seeing), apart from the success
+    /// rate, which is the server's; from L2 it is audited.
     private func recordRefusal(_ request: ToolCallRequest, level: ToolLevel, _ refusal: AppError) async {
         Counter(label: "widip_mcp_tool_calls_total", dimensions: [("tool", request.tool), ("outcome", "refused")], factory: metrics).increment()
+        do {
+            try await calls.record(tool: request.tool, level: level, caller: request.caller, outcome: .refused, duration: .zero)
+        } catch {
+            logger.error("MCP refusal could not be counted", metadata: ["tool": "\(request.tool)", "error": "\(String(reflecting: error))"])
+        }
         guard level.isAudited else { return }
         var details = auditDetails(request, level: level, outcome: .refused)
         details["error"] = .string(refusal.code)

@@ -12,6 +12,7 @@ struct MCPToolRow: Sendable {
     let catalogued: Bool
     let offered: Bool
     let calls: String
+    let refused: String
     let successRate: String
     let rateClass: String
     let medianDuration: String
@@ -67,7 +68,7 @@ struct MCPToolsPages {
             return MCPToolRow(
                 name: tool.name, label: tool.label, description: tool.description, levelCode: tool.level.label, levelClass: Self.levelClass(tool.level),
                 needsApproval: tool.level.needsApproval, annotations: annotations.isEmpty ? "—" : annotations.joined(separator: ", "),
-                catalogued: tool.catalogued, offered: tool.offered, calls: format.integer(toolStats.calls),
+                catalogued: tool.catalogued, offered: tool.offered, calls: format.integer(toolStats.calls), refused: format.integer(toolStats.refused),
                 successRate: toolStats.successRate.map { format.percent($0) } ?? "—",
                 rateClass: toolStats.successRate.map { $0 >= 0.95 ? "status-ok" : ($0 >= 0.8 ? "status-warning" : "status-critical") } ?? "status-neutral",
                 medianDuration: toolStats.p50Milliseconds.map(durationText) ?? "—",
@@ -76,11 +77,15 @@ struct MCPToolsPages {
         }
         let unknown = tools.filter { !$0.catalogued }.count
         let totalCalls = stats.values.reduce(0) { $0 + $1.calls }
-        let answered = stats.values.reduce(0) { $0 + $1.successes + $1.toolErrors }
-        let summary =
+        let succeeded = stats.values.reduce(0) { $0 + $1.successes }
+        let totalRefused = stats.values.reduce(0) { $0 + $1.refused }
+        var summary =
             totalCalls == 0
             ? "Aucun appel d'outil ces dernières 24 heures."
-            : "\(format.integer(totalCalls)) appel\(totalCalls > 1 ? "s" : "") ces dernières 24 heures, \(format.percent(Double(answered) / Double(totalCalls))) aboutis (objectif : plus de 95 %)."
+            : "\(format.integer(totalCalls)) appel\(totalCalls > 1 ? "s" : "") ces dernières 24 heures, \(format.percent(Double(succeeded) / Double(totalCalls))) réussis (objectif : plus de 95 %)."
+        if totalRefused > 0 {
+            summary += " \(format.integer(totalRefused)) refus (niveau insuffisant ou approbation manquante), hors taux de réussite."
+        }
         let latency = server.latency.map { "latence \(durationText($0.milliseconds))" }
         let origin = server.endpoint.map(HealthService.origin)
         return try pages.response(

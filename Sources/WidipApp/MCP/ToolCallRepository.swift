@@ -4,26 +4,32 @@ import PostgresNIO
 
 /// Calls and success rate of one tool over a window.
 public struct ToolCallStats: Sendable, Equatable {
+    /// Calls sent to the MCP server; refusals are not among them.
     public var calls: Int
     public var successes: Int
+    /// Calls the tool answered with an error (`isError`): failed calls, among `failures`.
     public var toolErrors: Int
+    /// Every call that did not succeed: tool errors, time-outs, unreachable server, protocol errors, cancellations.
     public var failures: Int
+    /// Calls refused before reaching the server (rights, missing approval).
+    public var refused: Int
     public var p50Milliseconds: Double?
     public var lastCallAt: Date?
 
-    public static let none = ToolCallStats(calls: 0, successes: 0, toolErrors: 0, failures: 0)
+    public static let none = ToolCallStats(calls: 0, successes: 0, toolErrors: 0, refused: 0)
 
-    init(calls: Int, successes: Int, toolErrors: Int, failures: Int, p50Milliseconds: Double? = nil, lastCallAt: Date? = nil) {
+    init(calls: Int, successes: Int, toolErrors: Int, refused: Int, p50Milliseconds: Double? = nil, lastCallAt: Date? = nil) {
         self.calls = calls
         self.successes = successes
         self.toolErrors = toolErrors
-        self.failures = failures
+        self.failures = calls - successes
+        self.refused = refused
         self.p50Milliseconds = p50Milliseconds
         self.lastCallAt = lastCallAt
     }
 
-    /// Share of calls that the server answered (a tool's own "not found" answer is an answered call).
-    public var successRate: Double? { calls == 0 ? nil : Double(successes + toolErrors) / Double(calls) }
+    /// The PRD's "appels MCP réussis" (8.3): a call whose tool answered an error did not succeed.
+    public var successRate: Double? { calls == 0 ? nil : Double(successes) / Double(calls) }
 }
 
 /// SQL of `mcp_tool_calls`.
@@ -45,21 +51,21 @@ struct ToolCallRepository: Sendable {
     func stats(since: Date) async throws -> [String: ToolCallStats] {
         let rows = try await client.query(
             """
-            SELECT tool, count(*)::int8,
+            SELECT tool, count(*) FILTER (WHERE outcome <> 'refused')::int8,
                    count(*) FILTER (WHERE outcome = 'success')::int8,
                    count(*) FILTER (WHERE outcome = 'tool_error')::int8,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)::float8,
-                   max(created_at)
+                   count(*) FILTER (WHERE outcome = 'refused')::int8,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE outcome <> 'refused')::float8,
+                   max(created_at) FILTER (WHERE outcome <> 'refused')
             FROM mcp_tool_calls WHERE created_at >= \(since)
             GROUP BY tool
             """,
             logger: logger
         )
         var stats: [String: ToolCallStats] = [:]
-        for try await (tool, calls, successes, toolErrors, p50, last) in rows.decode((String, Int64, Int64, Int64, Double?, Date?).self) {
+        for try await (tool, calls, successes, toolErrors, refused, p50, last) in rows.decode((String, Int64, Int64, Int64, Int64, Double?, Date?).self) {
             stats[tool] = ToolCallStats(
-                calls: Int(calls), successes: Int(successes), toolErrors: Int(toolErrors), failures: Int(calls - successes - toolErrors),
-                p50Milliseconds: p50, lastCallAt: last
+                calls: Int(calls), successes: Int(successes), toolErrors: Int(toolErrors), refused: Int(refused), p50Milliseconds: p50, lastCallAt: last
             )
         }
         return stats

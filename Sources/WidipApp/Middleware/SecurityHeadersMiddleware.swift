@@ -2,7 +2,10 @@ import HTTPTypes
 import Hummingbird
 
 /// Headers every response carries, error pages included.
-struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let proxies: TrustedProxies
+
     static var contentSecurityPolicy: String {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
             + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -16,7 +19,7 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         response.headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
         response.headers[HTTPField.Name("Permissions-Policy")!] = "camera=(), microphone=(), geolocation=()"
-        if request.isSecure {
+        if context.isSecure(request, behind: proxies) {
             response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains"
         }
         if response.headers[.cacheControl] == nil {

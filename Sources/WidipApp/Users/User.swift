@@ -58,11 +58,19 @@ public enum UserRules {
     public static let maximumPasswordBytes = 72
     public static let maximumTokenQuota = 100_000_000
     public static let defaultTokenQuota = 30_000
+    /// The rules as the forms show them before anything is typed.
+    public static let usernameRule = "3 à 50 caractères : lettres sans accent, chiffres, « . », « _ » ou « - »."
+    public static let passwordRule = "Au moins \(minimumPasswordLength) caractères, \(maximumPasswordBytes) octets au plus (environ \(maximumPasswordBytes) caractères sans accent)."
+
+    /// The forms ask for a new password twice; the API, used by programs, does not.
+    public static func confirm(_ password: String, again: String, field: String) throws {
+        guard password == again else { throw AppError.invalidField(field, "Les deux saisies du mot de passe ne sont pas identiques.") }
+    }
 
     public static func validateUsername(_ username: String, field: String = "username") throws {
         let allowed = username.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }
         guard (3...50).contains(username.count), allowed, username.unicodeScalars.allSatisfy(\.isASCII) else {
-            throw AppError.invalidField(field, "L'identifiant doit faire 3 à 50 caractères : lettres sans accent, chiffres, « . », « _ » ou « - ».")
+            throw AppError.invalidField(field, "L'identifiant doit faire " + usernameRule)
         }
     }
 
@@ -83,7 +91,7 @@ public enum UserRules {
 
     public static func validateQuota(_ quota: Int, field: String = "token_quota") throws {
         guard (0...maximumTokenQuota).contains(quota) else {
-            throw AppError.invalidField(field, "Le quota de tokens doit être compris entre 0 et \(maximumTokenQuota).")
+            throw AppError.invalidField(field, "Le quota de jetons doit être compris entre 0 et \(maximumTokenQuota).")
         }
     }
 }

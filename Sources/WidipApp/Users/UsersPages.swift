@@ -24,7 +24,7 @@ struct UsersPages {
             return try pages.response(
                 UsersPage(
                     chrome: pages.chrome("Utilisateurs", context, current: "/utilisateurs"), search: search, rows: list.map(userRow),
-                    count: list.count == 1 ? "1 utilisateur" : "\(format.integer(list.count)) utilisateurs", levels: Option.levels(selected: ""), notice: notice
+                    count: Self.count(list.count, format: format), levels: Option.levels(selected: ""), notice: notice
                 )
             )
         }
@@ -34,6 +34,7 @@ struct UsersPages {
         group.post("/utilisateurs/nouveau") { request, context in
             let form = try await request.decodeForm(context: context)
             return try await pages.submitting {
+                try UserRules.confirm(form["password"] ?? "", again: form["password_confirm"] ?? "", field: "password_confirm")
                 let user = try await users.create(
                     NewUser(
                         username: form["username"] ?? "", password: form["password"] ?? "", role: form["role"] ?? "tech",
@@ -57,6 +58,7 @@ struct UsersPages {
             let form = try await request.decodeForm(context: context)
             return try await pages.submitting {
                 let password = form["password"].flatMap { $0.isEmpty ? nil : $0 }
+                if let password { try UserRules.confirm(password, again: form["password_confirm"] ?? "", field: "password_confirm") }
                 _ = try await users.update(
                     id: id,
                     changes: UserChanges(
@@ -87,7 +89,7 @@ struct UsersPages {
         return UserRow(
             id: user.id, username: user.username, role: user.role, levelCode: user.level.rawValue,
             tokens: "\(format.compact(output.tokensUsed))/\(format.compact(output.tokenQuota))",
-            tokensTitle: "\(format.integer(output.tokensUsed)) tokens utilisés sur \(format.integer(output.tokenQuota))",
+            tokensTitle: "\(format.integer(output.tokensUsed)) jetons utilisés sur \(format.integer(output.tokenQuota))",
             lastLogin: format.relative(user.lastLoginAt), lastLoginISO: user.lastLoginAt.map(FrenchFormat.iso), active: user.active
         )
     }
@@ -108,9 +110,17 @@ struct UsersPages {
             heading: "Utilisateur « \(user.username) »", action: "/utilisateurs/\(user.id)", username: values?["username"] ?? user.username,
             tokenQuota: values?["token_quota"] ?? String(user.tokenQuota), active: values.map { $0["active"] != nil } ?? user.active,
             roles: Self.roles(selected: values?["role"] ?? user.role), levels: Option.levels(selected: values?["accreditation_level"] ?? user.level.rawValue),
-            errors: errors, error: errors["_form"], notice: notice, lastLogin: format.relative(user.lastLoginAt), createdAt: format.day(user.createdAt),
+            errors: errors, error: errors["_form"], notice: notice, lastLogin: format.relativeInSentence(user.lastLoginAt), createdAt: format.day(user.createdAt),
             canDeactivate: user.active && user.id != context.user.id
         )
+    }
+
+    static func count(_ count: Int, format: FrenchFormat) -> String {
+        switch count {
+        case 0: "Aucun utilisateur"
+        case 1: "1 utilisateur"
+        default: "\(format.integer(count)) utilisateurs"
+        }
     }
 
     static func roles(selected: String) -> [Option] {
@@ -127,7 +137,7 @@ struct UsersPages {
 
     static func quota(_ text: String?) throws -> Int {
         let cleaned = (text ?? "").filter { !$0.isWhitespace && $0 != "\u{202F}" }
-        guard let quota = Int(cleaned) else { throw AppError.invalidField("token_quota", "Le quota de tokens doit être un nombre entier.") }
+        guard let quota = Int(cleaned) else { throw AppError.invalidField("token_quota", "Le quota de jetons doit être un nombre entier.") }
         try UserRules.validateQuota(quota)
         return quota
     }
@@ -174,4 +184,6 @@ struct UserFormPage: PageModel {
     let createdAt: String
     /// One cannot deactivate oneself: the button is not offered on one's own page.
     let canDeactivate: Bool
+    let usernameRule = UserRules.usernameRule
+    let passwordRule = UserRules.passwordRule
 }

@@ -62,7 +62,13 @@ public struct FrenchFormat: Sendable {
         return String(format: "%02d/%02d/%04d", parts.day ?? 0, parts.month ?? 0, parts.year ?? 0)
     }
 
-    /// "à l'instant", "il y a 5 min", "Aujourd'hui 14:30", "Hier 18:45", "Il y a 3 jours", then the date.
+    /// The same, inside a sentence: "dernière connexion : il y a 5 min".
+    public func relativeInSentence(_ date: Date?, now: Date = Date()) -> String {
+        let text = relative(date, now: now)
+        return text.prefix(1).lowercased() + text.dropFirst()
+    }
+
+    /// "À l'instant", "Il y a 5 min", "Aujourd'hui 14:30", "Hier 18:45", "Il y a 3 jours", then the date.
     public func relative(_ date: Date?, now: Date = Date()) -> String {
         guard let date else { return "Jamais" }
         let seconds = now.timeIntervalSince(date)

@@ -8,6 +8,16 @@ struct Pages: ErrorPageRendering {
     let navigation: Navigation
     let tokens: TokenService
     let format: FrenchFormat
+    /// Every route, to tell which paths are pages one can come back to.
+    let routes: RouteAccessTable
+
+    /// Where to go after logging in: the page the visitor was going to, if it is a page of this site that answers GET
+    /// (not `/deconnexion`, whose form an expired session sends here), else home.
+    func afterLogin(_ candidate: String?) -> String {
+        let next = LoginPages.safeNext(candidate)
+        let path = URLComponents(string: next)?.path ?? "/"
+        return routes.allowedMethods(forPath: path).contains(.get) ? next : "/"
+    }
 
     func chrome(_ title: String, _ context: AuthenticatedContext, current: String) -> Chrome {
         chrome(title, identity: context.identity, current: current)
@@ -45,14 +55,17 @@ struct Pages: ErrorPageRendering {
     /// The French error page, or the login page for a visitor who is not signed in.
     func errorPage(_ error: AppError, request: Request, context: AppRequestContext) -> Response {
         if error.kind == .unauthorized {
-            let target = request.uri.path == "/" ? "/connexion" : "/connexion?suivant=" + (request.uri.string.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+            // Only a page read with GET is worth coming back to; a form posted with an expired session is not.
+            let comeBack = request.method == .get && request.uri.path != "/"
+            let target = comeBack ? "/connexion?suivant=" + (request.uri.string.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") : "/connexion"
             return Response.redirect(to: target, type: .found)
         }
         let heading: String =
             switch error.kind {
             case .notFound: "Page introuvable"
             case .forbidden: "Accès refusé"
-            case .tooManyRequests: "Trop de requêtes"
+            // The message says what was too much (login attempts, requests) and when to try again.
+            case .tooManyRequests: "Veuillez patienter"
             case .unavailable: "Service momentanément indisponible"
             case .methodNotAllowed: "Action non prise en charge"
             default: error.kind.status.code >= 500 ? "Erreur interne" : "Requête invalide"

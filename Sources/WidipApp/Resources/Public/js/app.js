@@ -83,3 +83,8 @@ document.addEventListener("keydown", (event) => {
     if (hadFocus) menu.querySelector("summary")?.focus();
   }
 });
+
+// Panneaux repliés sur téléphone (les filtres du journal) : ouverts d'office sur un écran large.
+if (window.matchMedia("(min-width: 721px)").matches) {
+  for (const panel of document.querySelectorAll("details[data-open-when-wide]")) panel.open = true;
+}

@@ -45,7 +45,7 @@ function handle(message) {
     if (lastId === null) remember(message.last_id);
     failures = 0;
     stopPolling();
-    setState("live", "Live");
+    setState("live", "En direct");
   } else if (message.type === "resync") {
     lastId = null;
     sessionStorage.removeItem(storageKey);
