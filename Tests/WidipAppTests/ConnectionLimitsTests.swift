@@ -14,41 +14,41 @@ struct ConnectionLimitsTests {
         try await LiveServer.run(adjust: Self.shortLimits) { server in
             let silent = try (0..<50).map { _ in try RawConnection(port: server.port) }
             let halfHead = try RawConnection(port: server.port)
-            try halfHead.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            #expect(halfHead.readUntilClosed(timeout: .seconds(20)) == "", "no answer, just closed")
-            for connection in silent { #expect(connection.readUntilClosed(timeout: .seconds(20)) == "") }
+            try await halfHead.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            #expect(await halfHead.readUntilClosed(timeout: .seconds(20)) == "", "no answer, just closed")
+            for connection in silent { #expect(await connection.readUntilClosed(timeout: .seconds(20)) == "") }
         }
     }
 
     @Test func oversizedHeadersAreAnswered431AndClosed() async throws {
         try await LiveServer.run(adjust: Self.shortLimits) { server in
             let longHeader = try RawConnection(port: server.port)
-            try longHeader.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 200 * 1024) + "\r\n\r\n")
-            #expect(longHeader.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 431") == true)
+            try await longHeader.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 200 * 1024) + "\r\n\r\n")
+            #expect(await longHeader.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 431") == true)
 
             let manyHeaders = try RawConnection(port: server.port)
-            try manyHeaders.send("GET /health HTTP/1.1\r\nHost: x\r\n" + (0..<5000).map { "X-H\($0): v\r\n" }.joined() + "\r\n")
-            #expect(manyHeaders.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 431") == true)
+            try await manyHeaders.send("GET /health HTTP/1.1\r\nHost: x\r\n" + (0..<5000).map { "X-H\($0): v\r\n" }.joined() + "\r\n")
+            #expect(await manyHeaders.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 431") == true)
         }
     }
 
     @Test func malformedRequestsAreAnswered400AndClosed() async throws {
         try await LiveServer.run(adjust: Self.shortLimits) { server in
             let invalidLine = try RawConnection(port: server.port)
-            try invalidLine.send(Array("GET /".utf8) + [0xFF] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-            #expect(invalidLine.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 400") == true)
+            try await invalidLine.send(Array("GET /".utf8) + [0xFF] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            #expect(await invalidLine.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 400") == true)
 
             let smuggling = try RawConnection(port: server.port)
-            try smuggling.send("POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-            #expect(smuggling.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 400") == true)
+            try await smuggling.send("POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            #expect(await smuggling.readUntilClosed(timeout: .seconds(20))?.hasPrefix("HTTP/1.1 400") == true)
         }
     }
 
     @Test func anIdleKeepAliveConnectionIsClosedAfterItsAnswer() async throws {
         try await LiveServer.run(adjust: Self.shortLimits) { server in
             let connection = try RawConnection(port: server.port)
-            try connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            let received = connection.readUntilClosed(timeout: .seconds(20))
+            try await connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            let received = await connection.readUntilClosed(timeout: .seconds(20))
             #expect(received?.hasPrefix("HTTP/1.1 200") == true, "answered, then closed once idle")
         }
     }
@@ -71,15 +71,16 @@ struct ConnectionLimitsTests {
 
     @Test func healthStaysFastWhileManySocketsHangAround() async throws {
         try await LiveServer.run { server in
-            let hanging = try (0..<200).map { index in
+            var hanging: [RawConnection] = []
+            for index in 0..<200 {
                 let connection = try RawConnection(port: server.port)
-                if index.isMultiple(of: 2) { try connection.send("GET / HTTP/1.1\r\nHost: x\r\n") }
-                return connection
+                if index.isMultiple(of: 2) { try await connection.send("GET / HTTP/1.1\r\nHost: x\r\n") }
+                hanging.append(connection)
             }
             let started = ContinuousClock.now
             let health = try await server.request(.get, "/health")
             #expect(health.status == .ok)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(10))
             _ = hanging
         }
     }
@@ -87,19 +88,19 @@ struct ConnectionLimitsTests {
     @Test func refusedWebSocketsSayWhy() async throws {
         try await LiveServer.run { server in
             let tech = try await server.signedIn(.n1)
-            func upgrade(_ path: String, headers: [String]) throws -> Int? {
+            func upgrade(_ path: String, headers: [String]) async throws -> Int? {
                 let connection = try RawConnection(port: server.port)
-                try connection.send(
+                try await connection.send(
                     "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
                 )
-                return connection.statusCode()
+                return await connection.statusCode()
             }
-            #expect(try upgrade("/api/ws", headers: []) == 401)
-            #expect(try upgrade("/api/ws", headers: ["Authorization: Bearer not-a-token"]) == 401)
-            #expect(try upgrade("/api/ws", headers: ["Authorization: Bearer \(tech.token)", "Origin: https://evil.example"]) == 403)
-            #expect(try upgrade("/api/supervision/ws", headers: ["Authorization: Bearer \(tech.token)"]) == 403)
-            #expect(try upgrade("/api/ws", headers: ["Authorization: Bearer \(tech.token)"]) == 101)
+            #expect(try await upgrade("/api/ws", headers: []) == 401)
+            #expect(try await upgrade("/api/ws", headers: ["Authorization: Bearer not-a-token"]) == 401)
+            #expect(try await upgrade("/api/ws", headers: ["Authorization: Bearer \(tech.token)", "Origin: https://evil.example"]) == 403)
+            #expect(try await upgrade("/api/supervision/ws", headers: ["Authorization: Bearer \(tech.token)"]) == 403)
+            #expect(try await upgrade("/api/ws", headers: ["Authorization: Bearer \(tech.token)"]) == 101)
         }
     }
 }

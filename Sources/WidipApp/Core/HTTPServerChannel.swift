@@ -71,6 +71,7 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadline: Scheduled<Void>?
     private var upgradeRefusal: HTTPResponseStatus?
     private var sawRequestHead = false
+    private var answeredParseError = false
 
     init(requestHeadTimeout: TimeAmount) {
         self.requestHeadTimeout = requestHeadTimeout
@@ -105,8 +106,12 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if let upgradeRefusal, head.status == .badRequest { head.status = upgradeRefusal }
-        context.write(wrapOutboundOut(.head(head)), promise: promise)
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        // Gone once the head is written, before the writer hears of it: an upgrade then puts WebSocket handlers
+        // where this one was.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { _ in context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        if let promise { written.futureResult.cascade(to: promise) }
+        context.write(wrapOutboundOut(.head(head)), promise: written)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -115,13 +120,24 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
+        guard !answeredParseError else { return }
+        answeredParseError = true
+        deadline?.cancel()
         let status: HTTPResponseStatus = parseError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: ["Connection": "close", "Content-Length": "0"])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-        written.futureResult.assumeIsolated().whenComplete { _ in self.close(context) }
+        // A lingering close: the answer, then the end of our side, while what the client is still sending is read and
+        // dropped for a moment. Closing at once with unread bytes would send a reset, which can destroy the answer
+        // before the client reads it.
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(mode: .output, promise: nil)
+            self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.linger) { self.close(context) }
+        }
     }
+
+    static let linger: TimeAmount = .seconds(2)
 
     /// Called by `WebSocketUpgradeCheck` on this connection's event loop, before Hummingbird writes its refusal.
     func refuseUpgrade(with status: HTTPResponseStatus) {

@@ -84,7 +84,12 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// Panneaux repliés sur téléphone (les filtres du journal) : ouverts d'office sur un écran large.
-if (window.matchMedia("(min-width: 721px)").matches) {
-  for (const panel of document.querySelectorAll("details[data-open-when-wide]")) panel.open = true;
-}
+// Panneaux repliés sur téléphone (les filtres du journal) : ouverts sur un écran large, ou quand un filtre est actif.
+const wide = window.matchMedia("(min-width: 721px)");
+const unfoldWhenWide = () => {
+  for (const panel of document.querySelectorAll("details[data-open-when-wide]")) {
+    panel.open = wide.matches || panel.dataset.openWhenWide === "actif";
+  }
+};
+unfoldWhenWide();
+wide.addEventListener("change", unfoldWhenWide);
