@@ -84,6 +84,6 @@ def test_the_tools_page_shows_the_server_and_each_tool_with_its_level(page):
     assert "L3" in reset.inner_text() and "approbation SAFEGUARD" in reset.inner_text()
     assert "L0" in page.locator('tr[data-tool="glpi_search_client"]').inner_text()
     status_row = page.locator('tr[data-tool="observium_get_device_status"]').inner_text()
-    assert "100\u202f%" in status_row, status_row  # an unknown device is the tool's answer, not a failed call
+    assert "50\u202f%" in status_row, status_row  # the tool answered an error for the unknown device: a failed call
     assert "À l'instant" in status_row, status_row
     screenshot(page, "outils-mcp")

@@ -13,6 +13,7 @@ def test_a_login_elsewhere_appears_in_the_admins_audit_viewer_within_a_second(br
     username = f"live-{unique}"
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
+    page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide")
     page.get_by_role("button", name="Créer l'utilisateur").click()
     expect(page.get_by_role("status")).to_have_text("Utilisateur créé.")
     page.goto("/audit")
@@ -27,7 +28,7 @@ def test_a_login_elsewhere_appears_in_the_admins_audit_viewer_within_a_second(br
     expect(technician.get_by_role("heading", name=f"Bonjour {username}")).to_be_visible()
 
     fresh = page.locator("#audit-table tbody tr").first
-    expect(fresh).to_contain_text("login", timeout=1_000)
+    expect(fresh).to_contain_text("Connexion", timeout=1_000)
     expect(fresh).to_contain_text(username)
     assert time.monotonic() - started < 3, "the row arrived while the technician was still landing on the home page"
     assert page.locator("#audit-table tbody tr").count() == rows_before + 1

@@ -86,6 +86,13 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        // A client gone before its first request (a browser's unused preconnection): ended as "input closed", which
+        // the upgrade handler reports quietly, rather than by removing it mid-negotiation, which is logged as an error.
+        if !sawRequestHead { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        context.fireChannelInactive()
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = nil

@@ -11,7 +11,10 @@ import WidipApp
 func testConfig(database: DatabaseURL, adjust: (inout AppConfig) -> Void = { _ in }) -> AppConfig {
     var config = AppConfig(
         port: 0, host: "127.0.0.1", jwtSecret: "test-secret-" + UUID().uuidString + UUID().uuidString, databaseURL: database,
-        rateLimitPerMinute: 1000, bcryptCost: 4, databasePoolSize: 4
+        rateLimitPerMinute: 1000, bcryptCost: 4, databasePoolSize: 4,
+        // A loaded test machine can take longer than a real client between connecting and sending; the tests of
+        // these limits set their own.
+        connectionTimeouts: ConnectionTimeouts(requestHead: .seconds(120), idle: .seconds(300))
     )
     adjust(&config)
     return config
