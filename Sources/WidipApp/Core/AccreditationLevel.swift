@@ -23,6 +23,17 @@ public enum AccreditationLevel: String, Sendable, Codable, CaseIterable, Compara
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
 
+    /// The role alone, for a choice list too narrow for `frenchLabel`.
+    public var shortLabel: String {
+        switch self {
+        case .n0: "Lecture seule"
+        case .n1: "Technicien"
+        case .n2: "Technicien senior"
+        case .n3: "Admin"
+        case .n4: "Super admin"
+        }
+    }
+
     public var frenchLabel: String {
         switch self {
         case .n0: "Lecture seule (WIBOT chat uniquement)"

@@ -99,7 +99,7 @@ struct UsersPages {
             chrome: pages.chrome("Nouvel utilisateur", context, current: "/utilisateurs"), isNew: true, id: 0, heading: "Nouvel utilisateur",
             action: "/utilisateurs/nouveau", username: values["username"] ?? "", tokenQuota: values["token_quota"] ?? String(UserRules.defaultTokenQuota),
             active: values.isEmpty || values["active"] != nil, roles: Self.roles(selected: values["role"] ?? "tech"),
-            levels: Option.levels(selected: values["accreditation_level"] ?? "N1"), errors: errors, error: errors["_form"], notice: nil, lastLogin: "",
+            levels: Option.levelChoices(selected: values["accreditation_level"] ?? "N1"), errors: errors, error: errors["_form"], notice: nil, lastLogin: "",
             createdAt: "", canDeactivate: false
         )
     }
@@ -109,7 +109,7 @@ struct UsersPages {
             chrome: pages.chrome("Utilisateur \(user.username)", context, current: "/utilisateurs"), isNew: false, id: user.id,
             heading: "Utilisateur « \(user.username) »", action: "/utilisateurs/\(user.id)", username: values?["username"] ?? user.username,
             tokenQuota: values?["token_quota"] ?? String(user.tokenQuota), active: values.map { $0["active"] != nil } ?? user.active,
-            roles: Self.roles(selected: values?["role"] ?? user.role), levels: Option.levels(selected: values?["accreditation_level"] ?? user.level.rawValue),
+            roles: Self.roles(selected: values?["role"] ?? user.role), levels: Option.levelChoices(selected: values?["accreditation_level"] ?? user.level.rawValue),
             errors: errors, error: errors["_form"], notice: notice, lastLogin: format.relativeInSentence(user.lastLoginAt), createdAt: format.day(user.createdAt),
             canDeactivate: user.active && user.id != context.user.id
         )

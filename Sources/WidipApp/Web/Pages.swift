@@ -104,8 +104,14 @@ struct Option: Sendable {
     let label: String
     let selected: Bool
 
+    /// Every level with what it allows, for a legend.
     static func levels(selected: String) -> [Option] {
         AccreditationLevel.allCases.map { Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.frenchLabel)", selected: $0.rawValue == selected) }
+    }
+
+    /// Every level by its role alone, for a choice list: the full text does not fit a phone's or a form's width.
+    static func levelChoices(selected: String) -> [Option] {
+        AccreditationLevel.allCases.map { Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.shortLabel)", selected: $0.rawValue == selected) }
     }
 }
 
