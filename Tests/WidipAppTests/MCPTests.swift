@@ -302,8 +302,9 @@ struct MCPTests {
                 await first.stop()
 
                 let down = await appError { try await harness.call("observium_get_device_status", ["hostname": "FW-BIOSUD"], as: tech) }
-                // Refused outright, or cut on a pooled connection the stopped server had just closed: either way it says so.
-                #expect(["mcp_unreachable", "mcp_connection_lost"].contains(down?.code ?? ""), "\(String(describing: down))")
+                // Refused outright, cut on a pooled connection the stopped server had just closed, or (on a loaded
+                // machine, the old server still closing) out of time: each says so.
+                #expect(["mcp_unreachable", "mcp_connection_lost", "mcp_timeout"].contains(down?.code ?? ""), "\(String(describing: down))")
 
                 let second = try await DemoPeer.start(port: port)
                 do {

@@ -93,6 +93,15 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The server is stopping: a connection that has not sent a whole request yet has nothing to finish.
+        if event is ChannelShouldQuiesceEvent, !sawRequestHead {
+            close(context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = nil

@@ -27,7 +27,7 @@ final class DemoPeer: Sendable {
         if let port {
             // A restart on the port just released: under load the old listening socket can take a moment to close.
             var lastError: (any Error)?
-            for _ in 0..<30 {
+            for _ in 0..<100 {
                 do {
                     return try await start(exactly: port, adjust)
                 } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WidipTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -8,13 +9,19 @@ import Glibc
 /// the in-process server shares the test's cooperative threads, so a test must wait by sleeping, never in a syscall.
 final class RawConnection: Sendable {
     let descriptor: Int32
+    private let closed = Mutex(false)
 
     init(port: Int) throws {
         descriptor = try connectTCP(port: port)
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
     }
 
-    deinit { Glibc.close(descriptor) }
+    deinit { close() }
+
+    func close() {
+        guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
+        Glibc.close(descriptor)
+    }
 
     func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
