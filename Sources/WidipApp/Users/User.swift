@@ -59,7 +59,8 @@ public enum UserRules {
     public static let maximumTokenQuota = 100_000_000
     public static let defaultTokenQuota = 30_000
     /// The rules as the forms show them before anything is typed.
-    public static let usernameRule = "3 à 50 caractères : lettres sans accent, chiffres, « . », « _ » ou « - »."
+    /// No-break spaces inside the quotes, so that a line never starts with a lone « or ».
+    public static let usernameRule = "3 à 50 caractères : lettres sans accent, chiffres, «\u{A0}.\u{A0}», «\u{A0}_\u{A0}» ou «\u{A0}-\u{A0}»."
     public static let passwordRule = "Au moins \(minimumPasswordLength) caractères, \(maximumPasswordBytes) octets au plus (environ \(maximumPasswordBytes) caractères sans accent)."
 
     /// The forms ask for a new password twice; the API, used by programs, does not.
