@@ -435,7 +435,8 @@ struct MCPTests {
                 let start = clock.now
                 call.cancel()
                 let result = await call.result
-                #expect(clock.now - start < .seconds(2))
+                // Far below the tool's 30 s, with room for a loaded machine.
+                #expect(clock.now - start < .seconds(10))
                 #expect(throws: CancellationError.self) { try result.get() }
                 #expect(try await harness.call("glpi_get_ticket_details", ["ticket_id": 1235], as: tech).isError == false, "the session is still usable")
                 try await Task.sleep(for: .milliseconds(200))
