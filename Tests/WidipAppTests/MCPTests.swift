@@ -360,7 +360,7 @@ struct MCPTests {
                 let elapsed = clock.now - start
                 #expect(timedOut?.code == "mcp_timeout")
                 #expect(timedOut?.kind == .gatewayTimeout)
-                #expect(elapsed >= .seconds(1) && elapsed < .seconds(5), "gave up after \(elapsed)")
+                #expect(elapsed >= .seconds(1) && elapsed < .seconds(15), "gave up after \(elapsed) (the tool would take 30 s)")
                 // The same 1 s limit applies to the next call: a loaded machine may make one of them slow.
                 var answered = false
                 for _ in 0..<5 where !answered {

@@ -152,13 +152,13 @@ struct RealtimeTests {
         try await LiveServer.run { server in
             let tech = try await server.signedIn(.n1)
             try await TestDatabase.execute(
-                "UPDATE sessions SET expires_at = NOW() + INTERVAL '3 seconds' WHERE user_id = \(tech.user.id)", on: server.config.databaseURL
+                "UPDATE sessions SET expires_at = NOW() + INTERVAL '8 seconds' WHERE user_id = \(tech.user.id)", on: server.config.databaseURL
             )
             // Seconds, not less: a loaded machine must still get the socket open before the session ends.
             let socket = TestSocket(port: server.port, token: tech.token)
             try socket.subscribe(["safeguard"])
-            #expect(await socket.next(type: "subscribed") != nil)
-            #expect(await socket.closeCode(timeout: .seconds(6)) == 4001)
+            #expect(await socket.next(type: "subscribed", timeout: .seconds(7)) != nil)
+            #expect(await socket.closeCode(timeout: .seconds(15)) == 4001)
         }
     }
 

@@ -5,7 +5,8 @@ import Testing
 @testable import WidipApp
 
 /// Requests that are almost right are refused, not guessed at.
-@Suite("Requests that are almost right", .timeLimit(.minutes(2)))
+/// One test at a time: they are quick, and the suites around them must keep their share of two cores.
+@Suite("Requests that are almost right", .serialized, .timeLimit(.minutes(2)))
 struct StrictInputTests {
     static let json = HTTPFields([("Content-Type", "application/json")])
 
