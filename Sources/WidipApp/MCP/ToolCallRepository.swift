@@ -9,8 +9,6 @@ public struct ToolCallStats: Sendable, Equatable {
     public var successes: Int
     /// Calls the tool answered with an error (`isError`): failed calls, among `failures`.
     public var toolErrors: Int
-    /// Every call that did not succeed: tool errors, time-outs, unreachable server, protocol errors, cancellations.
-    public var failures: Int
     /// Calls refused before reaching the server (rights, missing approval).
     public var refused: Int
     public var p50Milliseconds: Double?
@@ -22,11 +20,13 @@ public struct ToolCallStats: Sendable, Equatable {
         self.calls = calls
         self.successes = successes
         self.toolErrors = toolErrors
-        self.failures = calls - successes
         self.refused = refused
         self.p50Milliseconds = p50Milliseconds
         self.lastCallAt = lastCallAt
     }
+
+    /// Every call that did not succeed: tool errors, time-outs, unreachable server, protocol errors, cancellations.
+    public var failures: Int { calls - successes }
 
     /// The PRD's "appels MCP réussis" (8.3): a call whose tool answered an error did not succeed.
     public var successRate: Double? { calls == 0 ? nil : Double(successes) / Double(calls) }
