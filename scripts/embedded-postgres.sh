@@ -92,7 +92,7 @@ pg_start() {
     cat >> "$PG_DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
-max_connections = 300
+max_connections = ${PG_MAX_CONNECTIONS:-300}
 shared_buffers = 128MB
 fsync = ${PG_FSYNC:-on}
 CONF

@@ -9,7 +9,7 @@ struct Widip: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "widip",
         abstract: "Plateforme unifiée WIDIP : serveur, migrations et administration.",
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, HashLegacyPasswords.self, BootstrapAdmin.self]
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, HashLegacyPasswords.self, BootstrapAdmin.self, Demo.self]
     )
 
     /// Argument errors print one line and exit with 2; help exits 0; failures while running exit with 1.
@@ -150,6 +150,21 @@ struct BootstrapAdmin: AsyncParsableCommand {
         if let password {
             print("Super admin créé : identifiant « admin », mot de passe « \(password) » (affiché une seule fois : notez-le).")
         }
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remplit une base vide de données de démonstration (SAFEGUARD : trois demandes en attente et une semaine d'historique).",
+        discussion: "Pour la base embarquée de ./run, avec le serveur MCP de démonstration : les actions approuvées y sont réellement exécutées."
+    )
+
+    func run() async throws {
+        let seeded = try await withServices { services in
+            _ = try await services.migrate()
+            return try await SafeguardDemo(services: services).seedIfEmpty()
+        }
+        print(seeded ? "SAFEGUARD : 3 demandes en attente et une semaine d'historique créées." : "SAFEGUARD contient déjà des demandes : rien n'a été ajouté.")
     }
 }
 

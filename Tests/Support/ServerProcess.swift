@@ -87,7 +87,9 @@ public struct ServerProcessError: Error, CustomStringConvertible {
 /// A blocking TCP socket connected to 127.0.0.1:`port`, for clients that must control every byte (a stalled reader,
 /// a raw request). The caller closes it.
 public func connectTCP(port: Int, configure: (Int32) -> Void = { _ in }) throws -> Int32 {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    // Close-on-exec: a process the suite starts meanwhile (a second server, a PostgreSQL restart) must not inherit the
+    // socket, or closing it here would not end the connection and the server would wait on it for ever.
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard descriptor >= 0 else { throw ServerProcessError("socket() failed") }
     configure(descriptor)
     var address = sockaddr_in()

@@ -134,11 +134,12 @@ struct AuditPagesTests {
         try await LiveServer.run { server in
             let admin = try await server.signedIn(.n4)
             let unfiltered = try await server.request(.get, "/audit", token: admin.token)
-            #expect(unfiltered.text.contains("live-indicator"))
+            #expect(unfiltered.text.contains(#"data-channels="safeguard audit""#))
             #expect(unfiltered.text.contains("audit-live.js"))
             let filtered = try await server.request(.get, "/audit?action=login", token: admin.token)
             #expect(filtered.status == .ok)
-            #expect(!filtered.text.contains("live-indicator"))
+            // Still live for the header's SAFEGUARD badge, not for audit entries.
+            #expect(filtered.text.contains(#"data-channels="safeguard""#))
             #expect(!filtered.text.contains("audit-live.js"))
         }
     }

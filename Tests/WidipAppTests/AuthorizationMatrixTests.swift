@@ -12,10 +12,24 @@ struct AuthorizationMatrixTests {
     }
 
     static func expected(_ access: RouteAccess, for level: AccreditationLevel?) -> Outcome {
-        guard case .level(let minimum) = access else { return .allowed }
-        guard let level else { return .unauthenticated }
-        return level >= minimum ? .allowed : .forbidden
+        switch access {
+        case .anonymous: return .allowed
+        case .workflow: return level == nil ? .unauthenticated : .forbidden
+        case .level(let minimum), .levelOrWorkflow(let minimum):
+            guard let level else { return .unauthenticated }
+            return level >= minimum ? .allowed : .forbidden
+        }
     }
+
+    /// A workflow token reaches its routes and those it shares with users, never a user's route.
+    static func expectedForWorkflow(_ access: RouteAccess) -> Outcome {
+        switch access {
+        case .anonymous, .workflow, .levelOrWorkflow: .allowed
+        case .level: .forbidden
+        }
+    }
+
+    static let workflowToken = "jeton-matrice-0123456789abcdef-0123"
 
     static func outcome(of response: HTTPResult, path: String) -> Outcome {
         let isPage = !path.hasPrefix("/api/") && path != "/health"
@@ -27,8 +41,8 @@ struct AuthorizationMatrixTests {
         }
     }
 
-    @Test func everyRouteForAnonymousAndEveryLevel() async throws {
-        try await LiveServer.run { server in
+    @Test func everyRouteForAnonymousEveryLevelAndAWorkflow() async throws {
+        try await LiveServer.run(adjust: { $0.workflowTokens = WorkflowTokens(["SUPPORT": Self.workflowToken]) }) { server in
             var tokens: [AccreditationLevel: String] = [:]
             var ids: [AccreditationLevel: Int] = [:]
             for level in AccreditationLevel.allCases {
@@ -49,6 +63,12 @@ struct AuthorizationMatrixTests {
                     let got = Self.outcome(of: response, path: path)
                     let want = Self.expected(rule.access, for: level)
                     if got != want { mismatches.append("\(rule.method) \(rule.path) as \(level?.rawValue ?? "anonymous"): \(got) (\(response.status.code)), expected \(want)") }
+                }
+                if rule.path == "/api/auth/logout" || rule.path == "/deconnexion" { continue }
+                let json: Any? = rule.method == .get ? nil : [String: Any]()
+                let asWorkflow = Self.outcome(of: try await server.request(rule.method, path, json: json, token: Self.workflowToken), path: path)
+                if asWorkflow != Self.expectedForWorkflow(rule.access) {
+                    mismatches.append("\(rule.method) \(rule.path) as a workflow: \(asWorkflow), expected \(Self.expectedForWorkflow(rule.access))")
                 }
             }
             for rule in server.services.routeTable.rules where rule.path == "/api/auth/logout" {

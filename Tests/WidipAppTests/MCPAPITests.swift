@@ -40,7 +40,7 @@ struct MCPAPITests {
                     .post, "/api/mcp/tools/ad_reset_password/call",
                     json: ["arguments": ["username": "jean.dupont"], "reason": "Reset", "approval_id": "APR-2026-001"], token: admin.token
                 )
-                #expect(withApproval.errorCode == "approval_unavailable", "until SAFEGUARD exists, no approval can be found")
+                #expect(withApproval.errorCode == "approval_not_found", "SAFEGUARD has no such request")
 
                 let noReason = try await server.request(.post, "/api/mcp/tools/glpi_search_client/call", json: ["arguments": ["query": "x"]], token: n1.token)
                 #expect(noReason.status == .badRequest)

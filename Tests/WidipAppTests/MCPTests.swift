@@ -338,11 +338,11 @@ struct MCPTests {
 
     @Test func theClientOpensANewSessionWhenTheServerExpiresItsOwn() async throws {
         // Idle time long enough that a loaded machine does not expire the replacement session before it is used.
-        try await DemoPeer.with({ $0.sessionIdleTimeout = .milliseconds(1500) }) { peer in
+        try await DemoPeer.with({ $0.sessionIdleTimeout = .seconds(4) }) { peer in
             try await MCPHarness.run(endpoint: peer.endpoint) { harness in
                 let tech = try await harness.user(.n1)
                 #expect(try await harness.call("glpi_get_ticket_details", ["ticket_id": 1236], as: tech).isError == false)
-                try await Task.sleep(for: .milliseconds(2500))
+                try await Task.sleep(for: .seconds(6))
                 #expect(try await harness.call("glpi_get_ticket_details", ["ticket_id": 1236], as: tech).isError == false)
                 let stats = try await harness.mcp.stats(since: Date().addingTimeInterval(-60))
                 #expect(stats["glpi_get_ticket_details"]?.successes == 2, "the expired session was replaced without the caller noticing")

@@ -52,10 +52,10 @@ struct AuditPages {
             olderHref = "/audit?" + (items.percentEncodedQuery ?? "")
         }
         func value(_ name: String) -> String { query[name] ?? "" }
-        var header = pages.chrome("Journal d'audit", context, current: "/audit")
+        var header = await pages.chrome("Journal d'audit", context, current: "/audit")
         // New entries appear live only on the unfiltered first page; elsewhere the page says nothing of « En direct ».
         if query.isEmpty {
-            header.channels = EventChannel.audit.rawValue
+            header.follow(.audit)
             header.scripts = ["audit-live.js"]
         }
         return try pages.response(

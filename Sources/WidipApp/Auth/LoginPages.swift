@@ -42,7 +42,7 @@ struct LoginPages {
         }
         routes.signedIn.get("/compte") { request, context in
             let changed = request.formQuery["modifie"] != nil
-            return try pages.response(accountPage(context, notice: changed ? "Mot de passe modifié. Vos autres sessions ont été fermées." : nil))
+            return try pages.response(await accountPage(context, notice: changed ? "Mot de passe modifié. Vos autres sessions ont été fermées." : nil))
         }
         routes.signedIn.post("/compte/mot-de-passe") { request, context in
             let form = try await request.decodeForm(context: context)
@@ -53,17 +53,17 @@ struct LoginPages {
                 )
                 return Response.redirect(to: "/compte?modifie=1", type: .normal)
             } orShowAgain: { errors in
-                try pages.response(accountPage(context, errors: errors))
+                try pages.response(await accountPage(context, errors: errors))
             }
         }
     }
 
-    func accountPage(_ context: AuthenticatedContext, errors: [String: String] = [:], notice: String? = nil) -> AccountPage {
+    func accountPage(_ context: AuthenticatedContext, errors: [String: String] = [:], notice: String? = nil) async -> AccountPage {
         let user = UserOutput(context.user)
         let format = pages.format
         let percent = user.tokenQuota > 0 ? min(100, user.tokensUsed * 100 / user.tokenQuota) : 100
         return AccountPage(
-            chrome: pages.chrome("Mon compte", context, current: "/compte"), username: user.username, role: user.role,
+            chrome: await pages.chrome("Mon compte", context, current: "/compte"), username: user.username, role: user.role,
             levelCode: user.accreditationLevel.rawValue, levelLabel: user.accreditationLevel.frenchLabel, tokensUsed: format.integer(user.tokensUsed),
             tokenQuota: format.integer(user.tokenQuota), tokenPercent: percent, lastLogin: format.relative(user.lastLoginAt), errors: errors, notice: notice,
             error: errors["_form"]

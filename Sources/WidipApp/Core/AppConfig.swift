@@ -36,6 +36,12 @@ public struct AppConfig: Sendable {
     public var connectionTimeouts: ConnectionTimeouts
     /// Proxies whose `X-Forwarded-Proto` is believed (`TRUSTED_PROXIES`, IP addresses separated by commas).
     public var trustedProxies: TrustedProxies
+    /// The Phase 1 workflows allowed to call the platform, by name, each with its own token (`WORKFLOW_TOKENS`).
+    public var workflowTokens: WorkflowTokens
+    /// SAFEGUARD's delays and limits.
+    public var safeguard: SafeguardSettings
+    /// GLPI's web address, for links to a ticket (`GLPI_URL`).
+    public var glpiURL: String?
 
     public init(
         port: Int = 3002,
@@ -58,7 +64,10 @@ public struct AppConfig: Sendable {
         mcpToolLevels: [String: ToolLevel] = [:],
         metricsToken: String? = nil,
         connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
-        trustedProxies: TrustedProxies = TrustedProxies()
+        trustedProxies: TrustedProxies = TrustedProxies(),
+        workflowTokens: WorkflowTokens = WorkflowTokens(),
+        safeguard: SafeguardSettings = SafeguardSettings(),
+        glpiURL: String? = nil
     ) {
         self.port = port
         self.host = host
@@ -81,6 +90,9 @@ public struct AppConfig: Sendable {
         self.metricsToken = metricsToken
         self.connectionTimeouts = connectionTimeouts
         self.trustedProxies = trustedProxies
+        self.workflowTokens = workflowTokens
+        self.safeguard = safeguard
+        self.glpiURL = glpiURL
     }
 
     /// The MCP endpoint: `MCP_SERVER_URL` as given, or with `/mcp` added when it names only a server
@@ -122,7 +134,7 @@ extension AppConfig {
         return try AppConfig(reader: ConfigReader(providers: providers))
     }
 
-    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "METRICS_TOKEN"]
+    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
 
     init(reader: ConfigReader) throws {
         func text(_ name: String) -> String? {
@@ -212,7 +224,16 @@ extension AppConfig {
                 requestHead: .seconds(try integer("HTTP_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...300)),
                 idle: .seconds(try integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 1...3600))
             ),
-            trustedProxies: TrustedProxies(addresses: Set(proxies))
+            trustedProxies: TrustedProxies(addresses: Set(proxies)),
+            workflowTokens: WorkflowTokens(try WorkflowTokens.parse(text("WORKFLOW_TOKENS") ?? "")),
+            safeguard: SafeguardSettings(
+                maximumExpiry: .seconds(60 * (try integer("SAFEGUARD_MAX_EXPIRY_MINUTES", default: 60, range: 1...1440))),
+                postponeStep: .seconds(60 * (try integer("SAFEGUARD_POSTPONE_MINUTES", default: 15, range: 1...240))),
+                maximumPostpones: try integer("SAFEGUARD_MAX_POSTPONES", default: 2, range: 0...20),
+                escalationLead: .seconds(60 * (try integer("SAFEGUARD_ESCALATION_MINUTES", default: 10, range: 0...1440))),
+                executionWindow: .seconds(60 * (try integer("SAFEGUARD_EXECUTION_WINDOW_MINUTES", default: 15, range: 1...1440)))
+            ),
+            glpiURL: try url("GLPI_URL")
         )
     }
 }

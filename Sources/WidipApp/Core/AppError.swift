@@ -47,8 +47,11 @@ public struct AppError: Error, Sendable, Equatable {
     public var field: String?
     /// Seconds before a retry makes sense, for 429 answers.
     public var retryAfter: Int?
+    /// Machine-readable facts about the refusal (a 409's current state and who decided).
+    public var details: [String: String]?
 
-    public init(_ kind: Kind, code: String? = nil, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
+    public init(_ kind: Kind, code: String? = nil, _ message: String, field: String? = nil, retryAfter: Int? = nil, details: [String: String]? = nil) {
+        self.details = details
         self.kind = kind
         self.code = code ?? kind.rawValue
         self.message = message

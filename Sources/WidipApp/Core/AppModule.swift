@@ -25,11 +25,15 @@ extension AppModule {
     var services: [any Service] { [] }
 }
 
-/// Where a module registers its routes: `anyone` for anonymous routes, `signedIn` for the rest (a handler there
-/// cannot run without a user), and what every page needs.
+/// Where a module registers its routes: `anyone` for anonymous routes, `signedIn` for users (a handler there cannot
+/// run without one), `workflows` and `usersOrWorkflows` for the Phase 1 workflows' routes, and what every page needs.
 struct ModuleRoutes {
     let anyone: RouterGroup<AppRequestContext>
     let signedIn: RouterGroup<AuthenticatedContext>
+    /// Routes declared `.workflow`: a handler there cannot run without a workflow token.
+    let workflows: RouterGroup<WorkflowContext>
+    /// Routes declared `.levelOrWorkflow`: a signed-in user or a workflow.
+    let usersOrWorkflows: RouterGroup<CallerContext>
     let pages: Pages
     /// Whose `X-Forwarded-*` headers to believe.
     let proxies: TrustedProxies

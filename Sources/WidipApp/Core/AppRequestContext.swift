@@ -8,6 +8,8 @@ import NIOCore
 public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
+    /// The Phase 1 workflow whose token the request presented (never set together with `identity`).
+    public var workflow: String?
     public let remoteAddress: SocketAddress?
     public let webSocket: WebSocketHandlerReference<AppRequestContext>
     /// The connection, for the WebSocket upgrade check to report a refusal's status on (`WebSocketUpgradeCheck`).

@@ -23,6 +23,8 @@ public struct AppServices: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// This instance's real-time subscribers, fed by its event listener.
     public let hub: EventHub
+    /// Opened once the migrations have run, for the background services that need the tables.
+    let databaseReady = DatabaseReady()
     let mcpConnection: MCPConnection?
     let httpClient: HTTPClient
     let toolCalls: ToolCallRepository
@@ -30,8 +32,12 @@ public struct AppServices: Sendable {
     let sessions: SessionRepository
     let limiter: RateLimiter
 
-    /// `approvals` is where L3+ approvals are checked; until SAFEGUARD provides its ledger, none exists.
-    public init(config: AppConfig, logger: Logger, approvals: any ApprovalLedger = NoApprovalLedger()) async throws {
+    public let safeguard: SafeguardService
+    let safeguardLedger: SafeguardLedger
+    let approvalRepository: ApprovalRepository
+
+    /// `approvals` is where L3+ approvals are checked: SAFEGUARD's ledger unless a test gives another.
+    public init(config: AppConfig, logger: Logger, approvals: (any ApprovalLedger)? = nil) async throws {
         self.config = config
         self.logger = logger
         self.hub = EventHub()
@@ -69,9 +75,18 @@ public struct AppServices: Sendable {
         self.metrics = metrics
         let toolCalls = ToolCallRepository(client: postgres, logger: logger)
         self.toolCalls = toolCalls
-        self.mcp = MCPToolService(
-            connection: mcpConnection, catalogue: try ToolCatalogue.bundled(overrides: config.mcpToolLevels), approvals: approvals, calls: toolCalls,
-            audit: audit, metrics: PrometheusMetricsFactory(registry: metrics), logger: logger
+        let approvalRepository = ApprovalRepository(client: postgres, logger: logger)
+        let ledger = SafeguardLedger(database: config.databaseURL, repository: approvalRepository, settings: config.safeguard, logger: logger)
+        self.approvalRepository = approvalRepository
+        self.safeguardLedger = ledger
+        let mcp = MCPToolService(
+            connection: mcpConnection, catalogue: try ToolCatalogue.bundled(overrides: config.mcpToolLevels), approvals: approvals ?? ledger,
+            calls: toolCalls, audit: audit, metrics: PrometheusMetricsFactory(registry: metrics), logger: logger
+        )
+        self.mcp = mcp
+        self.safeguard = SafeguardService(
+            client: postgres, repository: approvalRepository, audit: audit, mcp: mcp, impact: ImpactPreview(mcp: mcp), settings: config.safeguard,
+            executorSignal: WakeSignal(), logger: logger
         )
     }
 
@@ -121,7 +136,7 @@ extension AppServices {
             AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter),
             HomeModule(),
             UpcomingModule(tile: ModuleTile(name: "WIBOT", icon: "wibot", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP"), level: .n0),
-            UpcomingModule(tile: ModuleTile(name: "SAFEGUARD", icon: "safeguard", description: "Approbation des actions sensibles (L3)"), level: .n1),
+            safeguardModule,
             UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
             UsersModule(users: users),
             MCPModule(mcp: mcp, toolCalls: toolCalls),
@@ -131,6 +146,25 @@ extension AppServices {
                 retention: config.eventRetention, trustedOrigins: Set(config.corsOrigins), logger: logger
             ),
         ]
+    }
+
+    private var safeguardModule: SafeguardModule {
+        let clockSignal = WakeSignal()
+        let callbackSignal = WakeSignal()
+        return SafeguardModule(
+            safeguard: safeguard, mcp: mcp, pages: SafeguardPageSettings(timeZone: config.displayTimeZone, glpiURL: config.glpiURL),
+            services: [
+                SafeguardWakeups(hub: hub, executor: safeguard.executorSignal, clock: clockSignal, callbacks: callbackSignal),
+                SafeguardClock(repository: approvalRepository, settings: config.safeguard, signal: clockSignal, ready: databaseReady, logger: logger),
+                SafeguardExecutor(
+                    repository: approvalRepository, ledger: safeguardLedger, mcp: mcp, impact: safeguard.impact, signal: safeguard.executorSignal,
+                    ready: databaseReady, logger: logger
+                ),
+                CallbackSender(
+                    client: postgres, httpClient: httpClient, workflows: config.workflowTokens, signal: callbackSignal, ready: databaseReady, logger: logger
+                ),
+            ]
+        )
     }
 
     /// Every route's access level, as the modules declare them.
@@ -152,7 +186,8 @@ func buildRouter(services: AppServices, modules: [any AppModule]) async throws -
     let table = RouteAccessTable(modules: modules)
     let pages = Pages(
         renderer: try await PageRenderer(), navigation: Navigation(modules: modules, table: table), tokens: services.tokens,
-        format: FrenchFormat(timeZone: config.displayTimeZone), routes: table
+        format: FrenchFormat(timeZone: config.displayTimeZone), routes: table,
+        pendingApprovals: { [safeguard = services.safeguard] in try? await safeguard.pendingCount() }
     )
     let router = RecordingRouter(Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints))
     // Order matters: headers wrap everything (error pages included); the session is known before errors are mapped, so
@@ -160,7 +195,7 @@ func buildRouter(services: AppServices, modules: [any AppModule]) async throws -
     router.add(middleware: SecurityHeadersMiddleware(proxies: config.trustedProxies))
     router.add(middleware: AllowListCORSMiddleware(allowedOrigins: Set(config.corsOrigins)))
     let errors = ErrorMiddleware(table: table, pages: pages)
-    router.add(middleware: SessionMiddleware(auth: services.auth, errors: errors))
+    router.add(middleware: SessionMiddleware(auth: services.auth, workflows: config.workflowTokens, errors: errors))
     router.add(middleware: errors)
     router.add(middleware: PathMiddleware())
     // Static files are served when no route matched (the router's 404 reaches this middleware as an error).
@@ -181,7 +216,8 @@ func buildRouter(services: AppServices, modules: [any AppModule]) async throws -
         )
     )
     let routes = ModuleRoutes(
-        anyone: router.group(), signedIn: router.group(context: AuthenticatedContext.self), pages: pages, proxies: config.trustedProxies
+        anyone: router.group(), signedIn: router.group(context: AuthenticatedContext.self), workflows: router.group(context: WorkflowContext.self),
+        usersOrWorkflows: router.group(context: CallerContext.self), pages: pages, proxies: config.trustedProxies
     )
     for module in modules { try module.addRoutes(to: routes) }
     return AppRouter(router: router.router, table: table, registeredRoutes: router.routes)
@@ -215,6 +251,7 @@ public func buildApplication(services: AppServices) async throws -> some Applica
     app.beforeServerStarts {
         let applied = try await services.migrate()
         if !applied.isEmpty { logger.info("Database migrated", metadata: ["versions": "\(applied)"]) }
+        services.databaseReady.open()
         await hub.setStartingPoint(try await services.events.latestID())
     }
     return app

@@ -8,6 +8,19 @@ public enum RouteAccess: Sendable, Equatable {
     case anonymous
     /// A signed-in user of at least this level.
     case level(AccreditationLevel)
+    /// A Phase 1 workflow presenting its token (`WORKFLOW_TOKENS`); users are refused.
+    case workflow
+    /// A signed-in user of at least this level, or a workflow presenting its token.
+    case levelOrWorkflow(AccreditationLevel)
+
+    /// The lowest user level admitted; nil when no user is (anonymous routes admit everyone, workflow routes no one).
+    public var userLevel: AccreditationLevel? {
+        switch self {
+        case .anonymous: .n0
+        case .level(let level), .levelOrWorkflow(let level): level
+        case .workflow: nil
+        }
+    }
 }
 
 public struct RouteRule: Sendable, Equatable {
@@ -39,12 +52,16 @@ public struct RouteAccessTable: Sendable {
 
     public init(_ rules: [RouteRule]) {
         self.rules = rules
-        // A route declared twice keeps its strictest level, never the laxest.
+        // A route declared twice keeps its strictest rule, never the laxest.
         self.index = Dictionary(rules.map { ($0.route, $0.access) }) { first, second in
             switch (first, second) {
             case (.anonymous, _): second
             case (_, .anonymous): first
-            case (.level(let a), .level(let b)): .level(max(a, b))
+            case (.level(let a), .level(let b)), (.level(let a), .levelOrWorkflow(let b)), (.levelOrWorkflow(let a), .level(let b)): .level(max(a, b))
+            case (.levelOrWorkflow(let a), .levelOrWorkflow(let b)): .levelOrWorkflow(max(a, b))
+            case (.workflow, .levelOrWorkflow), (.levelOrWorkflow, .workflow), (.workflow, .workflow): .workflow
+            // Users only on one side, workflows only on the other: nobody.
+            case (.workflow, .level), (.level, .workflow): .level(.n4)
             }
         }
     }

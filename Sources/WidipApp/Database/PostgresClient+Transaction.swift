@@ -15,3 +15,17 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresConnection {
+    /// The same on a connection of one's own (outside the pool).
+    func transaction<Result: Sendable>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            return try await withTransaction(logger: logger, isolation: isolation, body)
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            throw error
+        }
+    }
+}

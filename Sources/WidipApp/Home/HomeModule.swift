@@ -10,7 +10,7 @@ struct HomeModule: AppModule {
         routes.anyone.get("/favicon.ico") { _, _ in Response.redirect(to: "/static/img/favicon.svg", type: .permanent) }
         routes.signedIn.get("/") { _, context in
             try pages.response(
-                HomePage(chrome: pages.chrome("Accueil", context, current: "/"), tiles: pages.navigation.tiles(for: context.user.level))
+                HomePage(chrome: await pages.chrome("Accueil", context, current: "/"), tiles: pages.navigation.tiles(for: context.user.level))
             )
         }
     }

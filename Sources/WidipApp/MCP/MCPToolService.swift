@@ -66,7 +66,7 @@ public struct MCPToolService: Sendable {
                 throw refusal
             }
             do {
-                approval = try await approvals.consume(approvalID: approvalID, tool: request.tool, arguments: arguments)
+                approval = try await approvals.consume(approvalID: approvalID, tool: request.tool, arguments: arguments, caller: request.caller)
             } catch let refusal as AppError {
                 await recordRefusal(request, level: level, refusal)
                 throw refusal
@@ -93,14 +93,20 @@ public struct MCPToolService: Sendable {
             )
             outcome = answer.isError ? .toolError : .success
             result = .success(answer)
+            if let approval { await approvals.complete(approval, .finished(answer)) }
         } catch .cancelled {
-            // The caller's task is cancelled, and so would be our queries: the record is written from a task of its own.
+            // The caller's task is cancelled, and so would be our queries: the records are written from a task of their own.
             let duration = clock.now - start
-            Task { await finish(request, level: level, approval: approval, outcome: .cancelled, duration: duration, error: nil) }
+            Task {
+                if let approval { await approvals.complete(approval, .abandoned) }
+                await finish(request, level: level, approval: approval, outcome: .cancelled, duration: duration, error: nil)
+            }
             throw CancellationError()
         } catch {
-            if error.certainlyNotRun, let approval { try? await approvals.release(approval) }
             let failure = mapped(error, tool: request.tool)
+            if let approval {
+                if error.certainlyNotRun { try? await approvals.release(approval) } else { await approvals.complete(approval, .failed(failure)) }
+            }
             outcome = Self.outcome(of: error)
             result = .failure(failure)
         }

@@ -90,7 +90,7 @@ struct MCPToolsPages {
         let origin = server.endpoint.map(HealthService.origin)
         return try pages.response(
             MCPToolsPage(
-                chrome: pages.chrome("Outils MCP", context, current: "/outils-mcp"),
+                chrome: await pages.chrome("Outils MCP", context, current: "/outils-mcp"),
                 serverClass: server.reachable ? "status-ok" : (server.endpoint == nil ? "status-neutral" : "status-critical"),
                 serverStatus: server.reachable ? "Joignable" : (server.endpoint == nil ? "Non configuré" : "Injoignable"),
                 serverDetail: [origin, latency].compactMap { $0 }.joined(separator: " · "), problem: server.problem, listError: listError, tools: rows,

@@ -24,7 +24,23 @@ struct AccessMiddleware: RouterMiddleware {
             context.logger.error("Route missing from the access table", metadata: ["route": "\(request.method) \(path)"])
             throw AppError.insufficientLevel
         }
-        guard case .level(let minimum) = access else { return try await next(request, context) }
+        let minimum: AccreditationLevel
+        switch access {
+        case .anonymous:
+            return try await next(request, context)
+        case .workflow, .levelOrWorkflow:
+            if let workflow = context.workflow {
+                try await limiter.hit("workflow:\(workflow)", limit: requestsPerMinute)
+                return try await next(request, context)
+            }
+            guard case .levelOrWorkflow(let level) = access else {
+                throw context.identity == nil ? AppError.notAuthenticated : AppError.workflowOnly
+            }
+            minimum = level
+        case .level(let level):
+            if context.workflow != nil { throw AppError.usersOnly }
+            minimum = level
+        }
         guard let identity = context.identity else { throw AppError.notAuthenticated }
         guard identity.user.level >= minimum else { throw AppError.insufficientLevel }
         try await limiter.hit("user:\(identity.user.id)", limit: requestsPerMinute)

@@ -79,12 +79,13 @@ struct ErrorMiddleware: RouterMiddleware {
             let code: String
             let message: String
             let field: String?
+            let details: [String: String]?
         }
         let error: Body
     }
 
     static func jsonResponse(for error: AppError) -> Response {
-        let envelope = Envelope(error: .init(code: error.code, message: error.message, field: error.field))
+        let envelope = Envelope(error: .init(code: error.code, message: error.message, field: error.field, details: error.details))
         let data = (try? JSONBody<Envelope>.encoder.encode(envelope)) ?? Data(#"{"error":{"code":"internal_error","message":"Erreur interne."}}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if error.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

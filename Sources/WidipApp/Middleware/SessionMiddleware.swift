@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// Finds the identity behind the `Authorization: Bearer` header or the session cookie. An absent, invalid or revoked
+/// Finds the identity (or the workflow) behind the `Authorization: Bearer` header or the session cookie. An absent, invalid or revoked
 /// token leaves the request anonymous; the access middleware decides whether that is enough.
 ///
 /// It runs before the error middleware, so that an error page shown to a signed-in user keeps the header; a failure
@@ -9,6 +9,7 @@ struct SessionMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let auth: AuthService
+    let workflows: WorkflowTokens
     let errors: ErrorMiddleware
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -18,7 +19,13 @@ struct SessionMiddleware: RouterMiddleware {
         do {
             // An Authorization header wins over the cookie, even when it is not a bearer token.
             if request.headers[.authorization] != nil {
-                if let token = request.bearerToken { context.identity = try await auth.authenticate(token: token, viaCookie: false) }
+                if let token = request.bearerToken {
+                    if let workflow = workflows.workflow(presenting: token) {
+                        context.workflow = workflow
+                    } else {
+                        context.identity = try await auth.authenticate(token: token, viaCookie: false)
+                    }
+                }
             } else if let cookie = request.sessionCookieToken {
                 context.identity = try await auth.authenticate(token: cookie, viaCookie: true)
             }

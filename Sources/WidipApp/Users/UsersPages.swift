@@ -23,13 +23,13 @@ struct UsersPages {
             let notice = request.formQuery["desactive"].map { "Le compte « \($0) » a été désactivé." }
             return try pages.response(
                 UsersPage(
-                    chrome: pages.chrome("Utilisateurs", context, current: "/utilisateurs"), search: search, rows: list.map(userRow),
+                    chrome: await pages.chrome("Utilisateurs", context, current: "/utilisateurs"), search: search, rows: list.map(userRow),
                     count: Self.count(list.count, format: format), levels: Option.levels(selected: ""), notice: notice
                 )
             )
         }
         group.get("/utilisateurs/nouveau") { _, context in
-            try pages.response(newUserForm(context, values: [:], errors: [:]))
+            try pages.response(await newUserForm(context, values: [:], errors: [:]))
         }
         group.post("/utilisateurs/nouveau") { request, context in
             let form = try await request.decodeForm(context: context)
@@ -44,14 +44,14 @@ struct UsersPages {
                 )
                 return Response.redirect(to: "/utilisateurs/\(user.id)?cree=1", type: .normal)
             } orShowAgain: { errors in
-                try pages.response(newUserForm(context, values: form, errors: errors))
+                try pages.response(await newUserForm(context, values: form, errors: errors))
             }
         }
         group.get("/utilisateurs/{id}") { request, context in
             let user = try await users.get(id: try context.userIDParameter())
             let query = request.formQuery
             let notice = query["cree"] != nil ? "Utilisateur créé." : (query["enregistre"] != nil ? "Modifications enregistrées." : nil)
-            return try pages.response(editUserForm(context, user: user, values: nil, errors: [:], notice: notice))
+            return try pages.response(await editUserForm(context, user: user, values: nil, errors: [:], notice: notice))
         }
         group.post("/utilisateurs/{id}") { request, context in
             let id = try context.userIDParameter()
@@ -69,7 +69,7 @@ struct UsersPages {
                 )
                 return Response.redirect(to: "/utilisateurs/\(id)?enregistre=1", type: .normal)
             } orShowAgain: { errors in
-                try pages.response(editUserForm(context, user: try await users.get(id: id), values: form, errors: errors, notice: nil))
+                try pages.response(await editUserForm(context, user: try await users.get(id: id), values: form, errors: errors, notice: nil))
             }
         }
         group.post("/utilisateurs/{id}/desactiver") { request, context in
@@ -79,7 +79,7 @@ struct UsersPages {
                 let name = user.username.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""
                 return Response.redirect(to: "/utilisateurs?desactive=\(name)", type: .normal)
             } orShowAgain: { errors in
-                try pages.response(editUserForm(context, user: try await users.get(id: id), values: nil, errors: errors, notice: nil))
+                try pages.response(await editUserForm(context, user: try await users.get(id: id), values: nil, errors: errors, notice: nil))
             }
         }
     }
@@ -94,9 +94,9 @@ struct UsersPages {
         )
     }
 
-    func newUserForm(_ context: AuthenticatedContext, values: [String: String], errors: [String: String]) -> UserFormPage {
+    func newUserForm(_ context: AuthenticatedContext, values: [String: String], errors: [String: String]) async -> UserFormPage {
         UserFormPage(
-            chrome: pages.chrome("Nouvel utilisateur", context, current: "/utilisateurs"), isNew: true, id: 0, heading: "Nouvel utilisateur",
+            chrome: await pages.chrome("Nouvel utilisateur", context, current: "/utilisateurs"), isNew: true, id: 0, heading: "Nouvel utilisateur",
             action: "/utilisateurs/nouveau", username: values["username"] ?? "", tokenQuota: values["token_quota"] ?? String(UserRules.defaultTokenQuota),
             active: values.isEmpty || values["active"] != nil, roles: Self.roles(selected: values["role"] ?? "tech"),
             levels: Option.levelChoices(selected: values["accreditation_level"] ?? "N1"), errors: errors, error: errors["_form"], notice: nil, lastLogin: "",
@@ -104,9 +104,9 @@ struct UsersPages {
         )
     }
 
-    func editUserForm(_ context: AuthenticatedContext, user: User, values: [String: String]?, errors: [String: String], notice: String?) -> UserFormPage {
+    func editUserForm(_ context: AuthenticatedContext, user: User, values: [String: String]?, errors: [String: String], notice: String?) async -> UserFormPage {
         UserFormPage(
-            chrome: pages.chrome("Utilisateur \(user.username)", context, current: "/utilisateurs"), isNew: false, id: user.id,
+            chrome: await pages.chrome("Utilisateur \(user.username)", context, current: "/utilisateurs"), isNew: false, id: user.id,
             heading: "Utilisateur « \(user.username) »", action: "/utilisateurs/\(user.id)", username: values?["username"] ?? user.username,
             tokenQuota: values?["token_quota"] ?? String(user.tokenQuota), active: values.map { $0["active"] != nil } ?? user.active,
             roles: Self.roles(selected: values?["role"] ?? user.role), levels: Option.levelChoices(selected: values?["accreditation_level"] ?? user.level.rawValue),

@@ -46,8 +46,9 @@ struct Navigation: Sendable {
         items = modules.flatMap(\.navigation).compactMap { entry in
             if let level = entry.upcomingLevel { return Item(entry: entry, level: level) }
             return switch table.access(method: .get, path: entry.path) {
-            case .level(let level): Item(entry: entry, level: level)
+            case .level(let level), .levelOrWorkflow(let level): Item(entry: entry, level: level)
             case .anonymous: Item(entry: entry, level: .n0)
+            case .workflow: nil
             // A page missing from the table is refused to everyone: no link to it.
             case nil: nil
             }

@@ -19,8 +19,17 @@ struct Pages: ErrorPageRendering {
         return routes.allowedMethods(forPath: path).contains(.get) ? next : "/"
     }
 
-    func chrome(_ title: String, _ context: AuthenticatedContext, current: String) -> Chrome {
-        chrome(title, identity: context.identity, current: current)
+    /// The number of SAFEGUARD requests waiting, for the header's badge (nil when it cannot be read).
+    let pendingApprovals: @Sendable () async -> Int?
+
+    /// A signed-in page's header. From N1, it shows SAFEGUARD's pending count and keeps it live.
+    func chrome(_ title: String, _ context: AuthenticatedContext, current: String) async -> Chrome {
+        var header = chrome(title, identity: context.identity, current: current)
+        if context.user.level >= EventChannel.safeguard.minimumLevel ?? .n4 {
+            header.pendingApprovals = await pendingApprovals() ?? 0
+            header.follow(.safeguard)
+        }
+        return header
     }
 
     func chrome(_ title: String, identity: Identity, current: String) -> Chrome {
@@ -89,12 +98,33 @@ struct Chrome: Sendable {
     let nav: [NavLink]
     /// Real-time channels this page follows (space-separated, read by realtime.js); nil on pages without live data.
     var channels: String?
+    /// SAFEGUARD requests waiting, for the header's badge (N1+); nil hides the badge.
+    var pendingApprovals: Int?
     /// Extra ES modules of this page, under /static/js/.
     var scripts: [String] = []
     var timeZone = "Europe/Paris"
 
+    mutating func follow(_ channel: EventChannel) {
+        let followed = (channels ?? "").split(separator: " ").map(String.init)
+        if !followed.contains(channel.rawValue) { channels = (followed + [channel.rawValue]).joined(separator: " ") }
+    }
+
+    var pendingBadge: PendingBadge? { pendingApprovals.map(PendingBadge.init) }
+
     static func anonymous(title: String) -> Chrome {
         Chrome(title: title, signedIn: false, username: "", levelCode: "", levelLabel: "", csrfToken: "", nav: [])
+    }
+}
+
+/// The header's link to SAFEGUARD with the number of requests waiting.
+struct PendingBadge: Sendable {
+    let count: Int
+    var label: String {
+        switch count {
+        case 0: "Aucune demande SAFEGUARD en attente"
+        case 1: "1 demande SAFEGUARD en attente"
+        default: "\(count) demandes SAFEGUARD en attente"
+        }
     }
 }
 

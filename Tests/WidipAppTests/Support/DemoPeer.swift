@@ -124,8 +124,8 @@ enum SilentMCPServer {
     }
 }
 
-/// Approvals in a real Postgres table, as SAFEGUARD will keep them: the rule "approved, unexpired, unused, exactly
-/// this tool and these arguments, consumed once" is one UPDATE.
+/// Approvals in a table of the test's own, to exercise `MCPToolService`'s side of the contract (consume once, give
+/// back what never ran) apart from SAFEGUARD's rules, which `SafeguardTests` checks through the real ledger.
 struct TableApprovalLedger: ApprovalLedger {
     let client: PostgresClient
 
@@ -146,7 +146,7 @@ struct TableApprovalLedger: ApprovalLedger {
         )
     }
 
-    func consume(approvalID: String, tool: String, arguments: JSONValue) async throws -> ConsumedApproval {
+    func consume(approvalID: String, tool: String, arguments: JSONValue, caller: ToolCaller) async throws -> ConsumedApproval {
         let taken = try await client.query(
             """
             UPDATE test_approvals SET used_at = now()
@@ -176,6 +176,8 @@ struct TableApprovalLedger: ApprovalLedger {
     func release(_ approval: ConsumedApproval) async throws {
         try await client.query("UPDATE test_approvals SET used_at = NULL WHERE id = \(approval.id)", logger: TestDatabase.logger)
     }
+
+    func complete(_ approval: ConsumedApproval, _ execution: ApprovedExecution) async {}
 
     func usedAt(_ id: String) async throws -> Date? {
         for try await used in try await client.query("SELECT used_at FROM test_approvals WHERE id = \(id)", logger: TestDatabase.logger).decode(Date?.self) {

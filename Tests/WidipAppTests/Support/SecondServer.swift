@@ -10,16 +10,18 @@ struct SecondServer {
     let process: ServerProcess
     var port: Int { process.port }
 
-    static func run<Value>(sharing server: LiveServer, _ body: (SecondServer) async throws -> Value) async throws -> Value {
+    static func run<Value>(
+        sharing server: LiveServer, environment extra: [String: String] = [:], _ body: (SecondServer) async throws -> Value
+    ) async throws -> Value {
         let database = server.config.databaseURL
         // Below Linux's ephemeral range (32768–60999), where the suite's own client sockets could already hold it, and
         // below the demo (30001–32700) and Python (20001–29999) MCP peers.
         let process = try ServerProcess(
             binary: CommandLineTests.binary.path, port: Int.random(in: 10001...19999),
             environment: [
-                "JWT_SECRET": server.config.jwtSecret, "BCRYPT_COST": "4",
+                "JWT_SECRET": server.config.jwtSecret, "BCRYPT_COST": "4", "DATABASE_POOL_SIZE": "4",
                 "DATABASE_URL": "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)",
-            ]
+            ].merging(extra) { _, given in given }
         )
         do {
             // A loaded machine (the whole suite in parallel, coverage on) can take many seconds to start a process.

@@ -30,8 +30,21 @@ function remember(id) {
   }
 }
 
+// The header's SAFEGUARD badge: every safeguard event carries the number of requests still pending.
+const badge = document.getElementById("safeguard-badge");
+function updateBadge(envelope) {
+  const count = envelope.data && envelope.data.pending_count;
+  if (!badge || envelope.channel !== "safeguard" || typeof count !== "number") return;
+  badge.dataset.count = String(count);
+  badge.querySelector(".pending-count").textContent = String(count);
+  const label = count === 0 ? "Aucune demande SAFEGUARD en attente" : count === 1 ? "1 demande SAFEGUARD en attente" : `${count} demandes SAFEGUARD en attente`;
+  badge.title = label;
+  badge.setAttribute("aria-label", label);
+}
+
 function dispatch(envelope) {
   remember(envelope.id);
+  updateBadge(envelope);
   document.dispatchEvent(new CustomEvent("widip:event", { detail: envelope }));
   document.dispatchEvent(new CustomEvent(`widip:${envelope.type}`, { detail: envelope }));
 }

@@ -1,0 +1,127 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import ServiceLifecycle
+
+/// Delivers each final outcome to the `callback_url` its workflow gave, signed with that workflow's token, and retries
+/// with growing delays until the workflow answers 2xx. Outcomes are queued in `safeguard_callbacks` by the database
+/// (migration 0005) in the transaction of the change, so none is lost when an instance stops.
+///
+/// The signature: `X-Widip-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(token, "<t>.<body>")>`.
+struct CallbackSender: Service {
+    let client: PostgresClient
+    let httpClient: HTTPClient
+    let workflows: WorkflowTokens
+    /// Woken when a request reaches an outcome.
+    let signal: WakeSignal
+    let ready: DatabaseReady
+    let logger: Logger
+    var longestSleep: Duration = .seconds(15)
+
+    /// 2 s, 4 s, 8 s … up to an hour; abandoned after this many attempts (about a day).
+    static let maximumAttempts = 30
+
+    func run() async throws {
+        // Cancelled as a whole at shutdown: a query or a delivery in progress must not hold the server up.
+        try? await cancelWhenGracefulShutdown {
+            await ready.wait()
+            while !Task.isCancelled {
+                var next: Date?
+                do {
+                    next = try await deliverDue()
+                } catch where !Task.isCancelled {
+                    logger.warning("SAFEGUARD callbacks failed a round; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                    next = Date().addingTimeInterval(1)
+                }
+                let wait = min(longestSleep.seconds, max(0.02, (next ?? .distantFuture).timeIntervalSinceNow + 0.02))
+                await signal.wait(upTo: .milliseconds(Int64(wait * 1000)))
+            }
+        }
+    }
+
+    struct Due: Sendable {
+        let id: Int64
+        let url: String
+        let payload: String
+        let attempts: Int
+        let workflow: String?
+    }
+
+    /// Delivers what is due; returns when the next undelivered callback is due.
+    @discardableResult
+    func deliverDue() async throws -> Date? {
+        // Claimed for a minute: another instance skips them meanwhile, and a crash only delays them.
+        let rows = try await client.query(
+            """
+            UPDATE safeguard_callbacks c SET attempts = attempts + 1, next_attempt_at = NOW() + INTERVAL '60 seconds'
+            FROM safeguard_approvals a
+            WHERE a.approval_id = c.approval_id AND c.id IN (
+                SELECT id FROM safeguard_callbacks
+                WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= NOW()
+                ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED
+            )
+            RETURNING c.id, c.url, c.payload::text, c.attempts, a.requester_name
+            """,
+            logger: logger
+        )
+        var due: [Due] = []
+        for try await (id, url, payload, attempts, workflow) in rows.decode((Int64, String, String, Int, String?).self) {
+            due.append(Due(id: id, url: url, payload: payload, attempts: attempts, workflow: workflow))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for callback in due { group.addTask { await deliver(callback) } }
+        }
+        let next = try await client.query(
+            "SELECT min(next_attempt_at) FROM safeguard_callbacks WHERE delivered_at IS NULL AND abandoned_at IS NULL", logger: logger
+        )
+        for try await date in next.decode(Date?.self) { return date }
+        return nil
+    }
+
+    private func deliver(_ callback: Due) async {
+        var failure: String?
+        do {
+            var request = HTTPClientRequest(url: callback.url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "widip-safeguard")
+            if let workflow = callback.workflow, let token = workflows.token(of: workflow) {
+                request.headers.add(name: "X-Widip-Signature", value: Self.signature(body: callback.payload, token: token, at: Date()))
+            }
+            request.body = .bytes(ByteBuffer(string: callback.payload))
+            let response = try await httpClient.execute(request, timeout: .seconds(10))
+            if !(200..<300).contains(response.status.code) { failure = "HTTP \(response.status.code)" }
+        } catch {
+            failure = String(String(describing: error).prefix(300))
+        }
+        let delay = Double(min(3600, 1 << min(callback.attempts, 12)))
+        let abandon = failure != nil && callback.attempts >= Self.maximumAttempts
+        do {
+            try await client.query(
+                """
+                UPDATE safeguard_callbacks
+                SET delivered_at = CASE WHEN \(failure)::text IS NULL THEN NOW() END,
+                    abandoned_at = CASE WHEN \(abandon) THEN NOW() END,
+                    last_error = \(failure), next_attempt_at = NOW() + make_interval(secs => \(delay))
+                WHERE id = \(callback.id)
+                """,
+                logger: logger
+            )
+        } catch {
+            logger.warning("SAFEGUARD callback result not recorded", metadata: ["id": "\(callback.id)", "error": "\(String(reflecting: error))"])
+        }
+        if let failure {
+            logger.info("SAFEGUARD callback not delivered", metadata: ["id": "\(callback.id)", "attempt": "\(callback.attempts)", "error": "\(failure)"])
+        }
+    }
+
+    static func signature(body: String, token: String, at date: Date) -> String {
+        let timestamp = String(Int(date.timeIntervalSince1970))
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(token.utf8)))
+        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+}
