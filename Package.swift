@@ -84,7 +84,7 @@ let package = Package(
         // Shared by the tests and the benchmarks: servers in their own process, raw sockets, latency figures.
         .target(
             name: "WidipTestSupport",
-            dependencies: ["WidipApp", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["WidipApp", .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/Support"
         ),
         .executableTarget(
@@ -107,6 +107,16 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "bench/MCPBench"
+        ),
+        .executableTarget(
+            name: "widip-bench-safeguard",
+            dependencies: [
+                "WidipApp",
+                "WidipTestSupport",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/SafeguardBench"
         ),
         .executableTarget(
             name: "widip-bench-auth",

@@ -122,8 +122,11 @@ struct SafeguardPages {
         let left = request.expiresAt.timeIntervalSince(now)
         let urgency = Urgency(secondsLeft: left)
         let user = context.user
+        let pending = request.approvalStatus == .pending
         var refusal: String?
-        do { try SafeguardService.check(user, mayDecide: request) } catch let error as AppError { refusal = error.message } catch {}
+        if pending {
+            do { try SafeguardService.check(user, mayDecide: request) } catch let error as AppError { refusal = error.message } catch {}
+        }
         let arguments = request.argumentFields.maskingSecretsFields.sorted { $0.key < $1.key }.map { ApprovalCard.Field(label: $0.key, value: $0.value.displayText) }
         let confidence: String? = if case .number(let value)? = request.context.objectValue?["confidence"] { format.percent(value / 100) } else { nil }
         let glpi: String? = request.ticketID.flatMap { ticket in
@@ -132,14 +135,14 @@ struct SafeguardPages {
         return ApprovalCard(
             id: request.approvalID, tool: request.toolName, level: request.securityLevel, isL4: request.level >= .l4,
             urgency: urgency.rawValue, urgencyWord: Self.urgencyWord(urgency), expiresISO: FrenchFormat.iso(request.expiresAt),
-            expiresIn: Self.expiresIn(left), expiresAt: format.time(request.expiresAt), createdAt: format.relative(request.createdAt),
+            expiresIn: Self.expiresIn(left), expiresAt: format.time(request.expiresAt), createdAt: format.relativeInSentence(request.createdAt),
             arguments: arguments, ticketID: request.ticketID, ticketTitle: request.contextText("ticket_title"),
             ticketDescription: request.contextText("ticket_description"), clientName: request.clientName, workflow: request.contextText("workflow"),
             confidence: confidence, glpiHref: glpi, requester: Self.requesterText(request),
             approvals: request.approvalsRequired > 1 ? "\(request.approvalsCount) approbation sur \(request.approvalsRequired)" : nil,
             escalated: request.escalatedAt != nil, postponed: request.postponeCount > 0 ? "Reportée \(request.postponeCount) fois" : nil,
             canPostpone: request.postponeCount < safeguard.settings.maximumPostpones,
-            impact: impact(request.impactBefore, tool: request.toolName), canDecide: refusal == nil, refusal: refusal, csrf: pages.tokens.csrfToken(sessionID: context.identity.sessionID)
+            impact: impact(request.impactBefore, tool: request.toolName), isPending: pending, canDecide: pending && refusal == nil, refusal: refusal, csrf: pages.tokens.csrfToken(sessionID: context.identity.sessionID)
         )
     }
 
@@ -359,6 +362,8 @@ struct ApprovalCard: Sendable {
     let postponed: String?
     let canPostpone: Bool
     let impact: ImpactView?
+    /// Still waiting for a decision: countdown and buttons.
+    let isPending: Bool
     let canDecide: Bool
     /// Why this user cannot decide (level, own request).
     let refusal: String?
