@@ -51,7 +51,7 @@ def test_admin_creates_a_user_sees_its_audit_row_and_logs_out(page, unique):
     page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
     page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide")
     page.get_by_role("button", name="Créer l'utilisateur").click()
-    expect(page.get_by_role("status")).to_have_text("Utilisateur créé.")
+    expect(page.locator("p[role=status]")).to_have_text("Utilisateur créé.")
     screenshot(page, "utilisateur-fiche")
 
     page.get_by_role("link", name="Audit").click()
@@ -77,7 +77,7 @@ def test_a_technician_sees_greyed_tiles_and_cannot_open_users(page, unique):
     page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
     page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide")
     page.get_by_role("button", name="Créer l'utilisateur").click()
-    expect(page.get_by_role("status")).to_have_text("Utilisateur créé.")
+    expect(page.locator("p[role=status]")).to_have_text("Utilisateur créé.")
     page.context.clear_cookies()
 
     log_in(page, username, "un-mot-de-passe-solide")

@@ -15,7 +15,7 @@ def test_a_login_elsewhere_appears_in_the_admins_audit_viewer_within_a_second(br
     page.get_by_label("Mot de passe", exact=True).fill("un-mot-de-passe-solide")
     page.get_by_label("Mot de passe, une seconde fois").fill("un-mot-de-passe-solide")
     page.get_by_role("button", name="Créer l'utilisateur").click()
-    expect(page.get_by_role("status")).to_have_text("Utilisateur créé.")
+    expect(page.locator("p[role=status]")).to_have_text("Utilisateur créé.")
     page.goto("/audit")
     expect(page.locator("#live-indicator")).to_have_text("En direct")
     rows_before = page.locator("#audit-table tbody tr").count()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import expect
 
-from conftest import ADMIN_PASSWORD, ADMIN_USER, BASE_URL, log_in, screenshot
+from conftest import ADMIN_PASSWORD, BASE_URL, log_in, screenshot
 
 WORKFLOW_TOKEN = os.environ.get("E2E_WORKFLOW_TOKEN", "")
 PASSWORD = "un-mot-de-passe-solide"
@@ -28,10 +28,16 @@ def api(method, path, body=None, token=None):
         return error.code, json.loads(error.read() or b"null")
 
 
+_admin_token = []
+
+
 def admin_token():
-    status, body = api("POST", "/api/auth/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD})
-    assert status == 200, body
-    return body["access_token"]
+    """One login for the module: logins are limited per account, and the contract run logs in after these tests."""
+    if not _admin_token:
+        status, body = api("POST", "/api/auth/login", {"username": "e2e-safeguard", "password": ADMIN_PASSWORD})
+        assert status == 200, body
+        _admin_token.append(body["access_token"])
+    return _admin_token[0]
 
 
 def technician(token, username, level):

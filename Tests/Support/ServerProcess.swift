@@ -10,6 +10,7 @@ public final class ServerProcess: Sendable {
     public let port: Int
 
     public init(binary: String, arguments: [String] = ["serve"], port: Int, environment: [String: String]) throws {
+        markDescriptorsCloseOnExec()
         self.port = port
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -104,4 +105,16 @@ public func connectTCP(port: Int, configure: (Int32) -> Void = { _ in }) throws 
         throw ServerProcessError("cannot connect to 127.0.0.1:\(port)")
     }
     return descriptor
+}
+
+/// Marks every open descriptor of this process close-on-exec, before starting a child process. A child would
+/// otherwise keep a copy of every socket the other tests have open at that moment (SwiftNIO does not set
+/// close-on-exec): their connections would then never close, and their servers would wait on them at shutdown.
+/// The flag changes nothing for this process itself.
+public func markDescriptorsCloseOnExec() {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+    for descriptor in entries.compactMap({ Int32($0) }) where descriptor > 2 {
+        let flags = fcntl(descriptor, F_GETFD)
+        if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
+    }
 }

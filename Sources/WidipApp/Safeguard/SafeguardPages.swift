@@ -101,7 +101,7 @@ struct SafeguardPages {
             PendingPage(
                 chrome: await chrome("SAFEGUARD", context), tabs: Tab.all(current: "/safeguard"), cards: pending.map { card($0, for: context) },
                 count: pending.count, heading: Self.pendingHeading(pending.count), notice: notice, error: error,
-                serverNow: Int64(Date().timeIntervalSince1970 * 1000), levelCode: context.user.level.rawValue
+                serverNow: Int64(Date().timeIntervalSince1970 * 1000), levelCode: context.user.level.rawValue, hasCards: !pending.isEmpty
             ),
             status: error == nil ? .ok : .conflict
         )
@@ -370,10 +370,17 @@ struct ApprovalCard: Sendable {
     let csrf: String
 }
 
+/// View models keep flags as stored properties: templates read properties by reflection, which skips computed ones.
 struct ImpactView: Sendable {
     let lines: [ApprovalCard.Field]
     let problem: String?
-    var hasLines: Bool { !lines.isEmpty }
+    let hasLines: Bool
+
+    init(lines: [ApprovalCard.Field], problem: String?) {
+        self.lines = lines
+        self.problem = problem
+        self.hasLines = !lines.isEmpty
+    }
 }
 
 struct StepRow: Sendable {
@@ -391,7 +398,15 @@ struct OutcomeView: Sendable {
     let tone: String
     let lines: [ApprovalCard.Field]
     let result: String?
-    var hasLines: Bool { !lines.isEmpty }
+    let hasLines: Bool
+
+    init(status: String, tone: String, lines: [ApprovalCard.Field], result: String?) {
+        self.status = status
+        self.tone = tone
+        self.lines = lines
+        self.result = result
+        self.hasLines = !lines.isEmpty
+    }
 }
 
 struct HistoryRow: Sendable {
@@ -442,7 +457,7 @@ struct PendingPage: PageModel {
     /// The server's clock (ms since 1970), so countdowns are right whatever the browser's clock says.
     let serverNow: Int64
     let levelCode: String
-    var hasCards: Bool { !cards.isEmpty }
+    let hasCards: Bool
 }
 
 struct CardFragment: PageModel {

@@ -26,7 +26,7 @@ struct Pages: ErrorPageRendering {
     func chrome(_ title: String, _ context: AuthenticatedContext, current: String) async -> Chrome {
         var header = chrome(title, identity: context.identity, current: current)
         if context.user.level >= EventChannel.safeguard.minimumLevel ?? .n4 {
-            header.pendingApprovals = await pendingApprovals() ?? 0
+            header.pendingBadge = PendingBadge(count: await pendingApprovals() ?? 0)
             header.follow(.safeguard)
         }
         return header
@@ -99,7 +99,7 @@ struct Chrome: Sendable {
     /// Real-time channels this page follows (space-separated, read by realtime.js); nil on pages without live data.
     var channels: String?
     /// SAFEGUARD requests waiting, for the header's badge (N1+); nil hides the badge.
-    var pendingApprovals: Int?
+    var pendingBadge: PendingBadge?
     /// Extra ES modules of this page, under /static/js/.
     var scripts: [String] = []
     var timeZone = "Europe/Paris"
@@ -109,8 +109,6 @@ struct Chrome: Sendable {
         if !followed.contains(channel.rawValue) { channels = (followed + [channel.rawValue]).joined(separator: " ") }
     }
 
-    var pendingBadge: PendingBadge? { pendingApprovals.map(PendingBadge.init) }
-
     static func anonymous(title: String) -> Chrome {
         Chrome(title: title, signedIn: false, username: "", levelCode: "", levelLabel: "", csrfToken: "", nav: [])
     }
@@ -119,12 +117,17 @@ struct Chrome: Sendable {
 /// The header's link to SAFEGUARD with the number of requests waiting.
 struct PendingBadge: Sendable {
     let count: Int
-    var label: String {
-        switch count {
-        case 0: "Aucune demande SAFEGUARD en attente"
-        case 1: "1 demande SAFEGUARD en attente"
-        default: "\(count) demandes SAFEGUARD en attente"
-        }
+    /// Stored, not computed: templates read properties by reflection.
+    let label: String
+
+    init(count: Int) {
+        self.count = count
+        self.label =
+            switch count {
+            case 0: "Aucune demande SAFEGUARD en attente"
+            case 1: "1 demande SAFEGUARD en attente"
+            default: "\(count) demandes SAFEGUARD en attente"
+            }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WidipTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,6 +65,8 @@ struct PrivateCluster: Sendable {
     /// posix_spawn and waitpid: Foundation's Process can miss the exit of a child whose own child (the postmaster)
     /// lives on, and then waits forever.
     private func run(_ executable: String, _ arguments: [String]) throws {
+        // The postmaster this starts lives on: it must not keep copies of the other tests' sockets.
+        markDescriptorsCloseOnExec()
         var pid: pid_t = 0
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
