@@ -26,21 +26,7 @@ struct CallbackSender: Service {
     static let maximumAttempts = 30
 
     func run() async throws {
-        // Cancelled as a whole at shutdown: a query or a delivery in progress must not hold the server up.
-        try? await cancelWhenGracefulShutdown {
-            await ready.wait()
-            while !Task.isCancelled {
-                var next: Date?
-                do {
-                    next = try await deliverDue()
-                } catch where !Task.isCancelled {
-                    logger.warning("SAFEGUARD callbacks failed a round; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                    next = Date().addingTimeInterval(1)
-                }
-                let wait = min(longestSleep.seconds, max(0.02, (next ?? .distantFuture).timeIntervalSinceNow + 0.02))
-                await signal.wait(upTo: .milliseconds(Int64(wait * 1000)))
-            }
-        }
+        try await runRounds(ready: ready, signal: signal, longestSleep: longestSleep, logger: logger, failure: "SAFEGUARD callbacks failed a round; retrying") { try await deliverDue() }
     }
 
     struct Due: Sendable {

@@ -15,22 +15,7 @@ struct SafeguardClock: Service {
     var longestSleep: Duration = .seconds(15)
 
     func run() async throws {
-        // Cancelled as a whole at shutdown: a query waiting on an unreachable database must not hold the server up.
-        try? await cancelWhenGracefulShutdown {
-            await ready.wait()
-            while !Task.isCancelled {
-                var next: Date?
-                do {
-                    next = try await tick()
-                } catch where !Task.isCancelled {
-                    logger.warning("SAFEGUARD clock failed a tick; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                    next = Date().addingTimeInterval(1)
-                }
-                // Until the next deadline; a few milliseconds after it, so that NOW() in the database has passed it.
-                let wait = min(longestSleep.seconds, max(0.02, (next ?? .distantFuture).timeIntervalSinceNow + 0.02))
-                await signal.wait(upTo: .milliseconds(Int64(wait * 1000)))
-            }
-        }
+        try await runRounds(ready: ready, signal: signal, longestSleep: longestSleep, logger: logger, failure: "SAFEGUARD clock failed a tick; retrying") { try await tick() }
     }
 
     /// Expires and escalates what is due; returns the next deadline.
