@@ -99,7 +99,7 @@ struct SafeguardPages {
         let pending = try await safeguard.pending()
         return try pages.response(
             PendingPage(
-                chrome: await chrome("SAFEGUARD", context), tabs: Tab.all(current: "/safeguard"), cards: pending.map { card($0, for: context) },
+                chrome: await chrome("SAFEGUARD", context), tabs: Tab.all(current: "/safeguard"), cards: pending.map { CardFragment(card: card($0, for: context)) },
                 count: pending.count, heading: Self.pendingHeading(pending.count), notice: notice, error: error,
                 serverNow: Int64(Date().timeIntervalSince1970 * 1000), levelCode: context.user.level.rawValue, hasCards: !pending.isEmpty
             ),
@@ -127,7 +127,9 @@ struct SafeguardPages {
         if pending {
             do { try SafeguardService.check(user, mayDecide: request) } catch let error as AppError { refusal = error.message } catch {}
         }
-        let arguments = request.argumentFields.maskingSecretsFields.sorted { $0.key < $1.key }.map { ApprovalCard.Field(label: $0.key, value: $0.value.displayText) }
+        let arguments = request.argumentFields.maskingSecretsFields.sorted { $0.key < $1.key }.map {
+            ApprovalCard.Field(label: Self.argumentLabels[$0.key] ?? $0.key, value: $0.value.displayText)
+        }
         let confidence: String? = if case .number(let value)? = request.context.objectValue?["confidence"] { format.percent(value / 100) } else { nil }
         let glpi: String? = request.ticketID.flatMap { ticket in
             settings.glpiURL.map { base in (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/front/ticket.form.php?id=\(ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
@@ -145,6 +147,12 @@ struct SafeguardPages {
             impact: impact(request.impactBefore, tool: request.toolName), isPending: pending, canDecide: pending && refusal == nil, refusal: refusal, csrf: pages.tokens.csrfToken(sessionID: context.identity.sessionID)
         )
     }
+
+    /// The PRD's action tools' arguments in the technician's words; any other argument shows under its own name.
+    static let argumentLabels = [
+        "username": "Compte", "reason": "Motif", "ticket_id": "Ticket", "solution": "Solution", "hostname": "Équipement",
+        "must_change_at_next_logon": "Changement imposé à la connexion", "source_username": "Compte source", "target_username": "Compte cible",
+    ]
 
     static func urgencyWord(_ urgency: Urgency) -> String {
         switch urgency {
@@ -289,16 +297,15 @@ struct SafeguardPages {
                     Figure(label: "En attente", value: format.integer(stats.pending), share: share(stats.pending), tone: "info"),
                 ],
                 executed: format.integer(stats.executed), failed: format.integer(stats.failed), averageDecision: average,
-                tools: stats.topTools.enumerated().map { index, item in
+                tools: stats.topTools.map { item in
                     Bar(
                         label: item.tool, value: format.integer(item.count), share: share(item.count),
-                        width: Double(item.count) / Double(maximum) * 100, y: index * 28
+                        width: Double(item.count) / Double(maximum) * 100
                     )
                 },
-                toolsHeight: max(1, stats.topTools.count) * 28,
-                days: stats.perDay.enumerated().map { index, item in
+                days: stats.perDay.map { item in
                     let height = Double(item.count) / Double(dayMaximum) * 100
-                    return Column(label: Self.shortDay(item.day), value: format.integer(item.count), x: index * 40 + 8, height: height, y: 110 - height)
+                    return Column(label: Self.shortDay(item.day), value: format.integer(item.count), height: height, y: 100 - height)
                 },
                 empty: stats.total == 0
             )
@@ -433,14 +440,14 @@ struct Bar: Sendable {
     let label: String
     let value: String
     let share: String
+    /// Percent of the most requested tool's count.
     let width: Double
-    let y: Int
 }
 
 struct Column: Sendable {
     let label: String
     let value: String
-    let x: Int
+    /// Percent of the busiest day, drawn from the bottom of a 100-unit-high bar.
     let height: Double
     let y: Double
 }
@@ -449,7 +456,8 @@ struct PendingPage: PageModel {
     static let template = "safeguard/pending"
     let chrome: Chrome
     let tabs: [Tab]
-    let cards: [ApprovalCard]
+    /// Each wrapped as the card partial expects it (`{{#card}}`), as in the detail page and the live fragment.
+    let cards: [CardFragment]
     let count: Int
     let heading: String
     let notice: String?
@@ -503,7 +511,6 @@ struct StatsPage: PageModel {
     let failed: String
     let averageDecision: String
     let tools: [Bar]
-    let toolsHeight: Int
     let days: [Column]
     let empty: Bool
 }
