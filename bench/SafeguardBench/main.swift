@@ -34,9 +34,12 @@ final class Arrivals: Sendable {
     }
 }
 
-/// The request's sequence from `"ticket_title": "bench-12"` in a `safeguard:new_request` envelope.
+/// The request's sequence from `"ticket_title": "bench-12"` in a `safeguard:new_request` envelope (with or without
+/// the space jsonb puts after the colon).
 func sequence(in text: String) -> Int? {
-    guard text.contains(#""safeguard:new_request""#), let range = text.range(of: #""ticket_title": "bench-"#) else { return nil }
+    guard text.contains(#""safeguard:new_request""#), let title = text.range(of: #""ticket_title""#),
+        let range = text.range(of: "bench-", range: title.upperBound..<text.endIndex)
+    else { return nil }
     return Int(text[range.upperBound...].prefix(while: \.isNumber))
 }
 

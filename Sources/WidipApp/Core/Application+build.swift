@@ -161,7 +161,7 @@ extension AppServices {
                     ready: databaseReady, logger: logger
                 ),
                 CallbackSender(
-                    client: postgres, httpClient: httpClient, workflows: config.workflowTokens, signal: callbackSignal, ready: databaseReady, logger: logger
+                    queue: CallbackQueue(client: postgres, logger: logger), httpClient: httpClient, workflows: config.workflowTokens, signal: callbackSignal, ready: databaseReady, logger: logger
                 ),
             ]
         )

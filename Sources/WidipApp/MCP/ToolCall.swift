@@ -37,6 +37,14 @@ public enum ToolCaller: Sendable, Equatable {
         case .workflow(let name): "workflow:\(name)"
         }
     }
+
+    /// The name as SAFEGUARD's timeline shows it: a user's, or the workflow's own (`SUPPORT`), as on its requests.
+    var actorName: String {
+        switch self {
+        case .user(_, let username, _): username
+        case .workflow(let name): name
+        }
+    }
 }
 
 /// One request to run a tool.

@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import PostgresNIO
 import ServiceLifecycle
 
 /// Delivers each final outcome to the `callback_url` its workflow gave, signed with that workflow's token, and retries
@@ -13,7 +12,7 @@ import ServiceLifecycle
 ///
 /// The signature: `X-Widip-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(token, "<t>.<body>")>`.
 struct CallbackSender: Service {
-    let client: PostgresClient
+    let queue: CallbackQueue
     let httpClient: HTTPClient
     let workflows: WorkflowTokens
     /// Woken when a request reaches an outcome.
@@ -29,46 +28,17 @@ struct CallbackSender: Service {
         try await runRounds(ready: ready, signal: signal, longestSleep: longestSleep, logger: logger, failure: "SAFEGUARD callbacks failed a round; retrying") { try await deliverDue() }
     }
 
-    struct Due: Sendable {
-        let id: Int64
-        let url: String
-        let payload: String
-        let attempts: Int
-        let workflow: String?
-    }
-
     /// Delivers what is due; returns when the next undelivered callback is due.
     @discardableResult
     func deliverDue() async throws -> Date? {
-        // Claimed for a minute: another instance skips them meanwhile, and a crash only delays them.
-        let rows = try await client.query(
-            """
-            UPDATE safeguard_callbacks c SET attempts = attempts + 1, next_attempt_at = NOW() + INTERVAL '60 seconds'
-            FROM safeguard_approvals a
-            WHERE a.approval_id = c.approval_id AND c.id IN (
-                SELECT id FROM safeguard_callbacks
-                WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= NOW()
-                ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED
-            )
-            RETURNING c.id, c.url, c.payload::text, c.attempts, a.requester_name
-            """,
-            logger: logger
-        )
-        var due: [Due] = []
-        for try await (id, url, payload, attempts, workflow) in rows.decode((Int64, String, String, Int, String?).self) {
-            due.append(Due(id: id, url: url, payload: payload, attempts: attempts, workflow: workflow))
-        }
+        let due = try await queue.claimDue()
         await withTaskGroup(of: Void.self) { group in
             for callback in due { group.addTask { await deliver(callback) } }
         }
-        let next = try await client.query(
-            "SELECT min(next_attempt_at) FROM safeguard_callbacks WHERE delivered_at IS NULL AND abandoned_at IS NULL", logger: logger
-        )
-        for try await date in next.decode(Date?.self) { return date }
-        return nil
+        return try await queue.nextDue()
     }
 
-    private func deliver(_ callback: Due) async {
+    private func deliver(_ callback: CallbackQueue.Due) async {
         var failure: String?
         do {
             var request = HTTPClientRequest(url: callback.url)
@@ -84,18 +54,10 @@ struct CallbackSender: Service {
         } catch {
             failure = String(String(describing: error).prefix(300))
         }
-        let delay = Double(min(3600, 1 << min(callback.attempts, 12)))
-        let abandon = failure != nil && callback.attempts >= Self.maximumAttempts
         do {
-            try await client.query(
-                """
-                UPDATE safeguard_callbacks
-                SET delivered_at = CASE WHEN \(failure)::text IS NULL THEN NOW() END,
-                    abandoned_at = CASE WHEN \(abandon) THEN NOW() END,
-                    last_error = \(failure), next_attempt_at = NOW() + make_interval(secs => \(delay))
-                WHERE id = \(callback.id)
-                """,
-                logger: logger
+            try await queue.settle(
+                callback.id, failure: failure, abandon: failure != nil && callback.attempts >= Self.maximumAttempts,
+                retryAfter: Double(min(3600, 1 << min(callback.attempts, 12)))
             )
         } catch {
             logger.warning("SAFEGUARD callback result not recorded", metadata: ["id": "\(callback.id)", "error": "\(String(reflecting: error))"])

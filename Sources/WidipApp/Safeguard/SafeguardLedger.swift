@@ -49,7 +49,7 @@ final class SafeguardLedger: ApprovalLedger {
                 guard Self.may(caller, use: request) else { throw AppError.approvalNotYours }
                 guard request.toolName == tool, request.arguments == arguments else { throw AppError.approvalMismatch }
                 try await repository.startExecution(approvalID, on: connection)
-                try await repository.addStep(approvalID, "executing", actorID: caller.userID, actorName: caller.name, on: connection)
+                try await repository.addStep(approvalID, "executing", actorID: caller.userID, actorName: caller.actorName, on: connection)
                 return request.decidedBy
             }
             held.withLock { $0[approvalID] = connection }
