@@ -93,11 +93,13 @@ struct SafeguardBench {
                         url: "ws://127.0.0.1:\(port)/api/safeguard/ws", configuration: .init(additionalHeaders: headers), logger: quiet
                     ) { inbound, outbound, _ in
                         try await outbound.write(.text(#"{"subscribe":["safeguard"],"resume_from":null}"#))
+                        var subscribed = false
                         for try await message in inbound.messages(maxSize: 1 << 16) {
                             guard case .text(let text) = message else { continue }
                             if let sequence = sequence(in: text) {
                                 arrivals.record(sequence)
-                            } else if text.contains(#""type":"subscribed""#) {
+                            } else if !subscribed, text.contains(#""type":"subscribed""#) {
+                                subscribed = true
                                 arrivals.subscribed.withLock { $0 += 1 }
                             }
                         }
