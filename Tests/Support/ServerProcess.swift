@@ -6,27 +6,25 @@ import Glibc
 /// A server in its own process, as in production, on its own port on 127.0.0.1: `widip serve` by default. Benchmarks
 /// start the release build; tests start a second instance beside their in-process one.
 public final class ServerProcess: Sendable {
-    public let process: Process
+    public let process: ChildProcess
     public let port: Int
+    private let name: String
 
     public init(binary: String, arguments: [String] = ["serve"], port: Int, environment: [String: String]) throws {
-        markDescriptorsCloseOnExec()
         self.port = port
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1"]) { _, fixed in fixed }
-        // Not the caller's folder: a `.env` there would be read as configuration.
-        process.currentDirectoryURL = FileManager.default.temporaryDirectory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        name = URL(fileURLWithPath: binary).lastPathComponent
+        process = try ChildProcess(
+            executable: binary, arguments: arguments,
+            environment: environment.merging(["PATH": "/usr/bin:/bin", "PORT": String(port), "HOST": "127.0.0.1"]) { _, fixed in fixed },
+            // Not the caller's folder: a `.env` there would be read as configuration.
+            directory: FileManager.default.temporaryDirectory.path
+        )
     }
 
     /// Waits until the TCP port accepts connections; fails at once if the process exits first.
     public func waitUntilListening(attempts: Int = 400, every interval: Duration = .milliseconds(50)) async throws {
         for _ in 0..<attempts {
-            guard process.isRunning else { throw ServerProcessError("\(process.executableURL?.lastPathComponent ?? "server") exited at start (port \(port) taken?)") }
+            guard process.isRunning else { throw ServerProcessError("\(name) exited at start (port \(port) taken?)") }
             if let descriptor = try? connectTCP(port: port) {
                 close(descriptor)
                 return
@@ -38,7 +36,7 @@ public final class ServerProcess: Sendable {
 
     /// CPU seconds (user + system) the process has used so far.
     public var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return .nan }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -49,7 +47,7 @@ public final class ServerProcess: Sendable {
 
     /// Resident memory in bytes.
     public var residentBytes: Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+        guard let status = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return .nan }
         let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
@@ -58,20 +56,19 @@ public final class ServerProcess: Sendable {
 
     /// SIGTERM, and waits for the exit. Blocks its thread: for a benchmark's main, not for the cooperative pool.
     public func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        process.waitForExitBlocking()
     }
 
     /// SIGTERM, then SIGKILL if the process has not exited after `grace` (a graceful shutdown waits for the clients'
-    /// connections to close); returns once it has exited. Polls instead of blocking a thread in `waitUntilExit`: a
-    /// test's in-process server needs the cooperative pool's few threads meanwhile.
+    /// connections to close); returns once it has exited.
     public func shutDown(grace: Duration = .seconds(10)) async {
         guard process.isRunning else { return }
-        process.terminate()
+        process.signal(SIGTERM)
         let deadline = ContinuousClock.now + grace
         while process.isRunning, ContinuousClock.now < deadline { await Self.pause() }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        while process.isRunning { await Self.pause() }
+        process.signal(SIGKILL)
+        await process.waitForExit()
     }
 
     /// 20 ms, even in a cancelled task (where `Task.sleep` returns at once and the loop would spin).
@@ -105,16 +102,4 @@ public func connectTCP(port: Int, configure: (Int32) -> Void = { _ in }) throws 
         throw ServerProcessError("cannot connect to 127.0.0.1:\(port)")
     }
     return descriptor
-}
-
-/// Marks every open descriptor of this process close-on-exec, before starting a child process. A child would
-/// otherwise keep a copy of every socket the other tests have open at that moment (SwiftNIO does not set
-/// close-on-exec): their connections would then never close, and their servers would wait on them at shutdown.
-/// The flag changes nothing for this process itself.
-public func markDescriptorsCloseOnExec() {
-    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
-    for descriptor in entries.compactMap({ Int32($0) }) where descriptor > 2 {
-        let flags = fcntl(descriptor, F_GETFD)
-        if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WidipApp
+import WidipTestSupport
 
 /// The `widip` executable, run as a separate process.
 @Suite("Command line", .timeLimit(.minutes(2)))
@@ -21,28 +22,20 @@ struct CommandLineTests {
     }
 
     static func runBlocking(_ arguments: [String], environment: [String: String], input: String? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { first, _ in first }
-        // An empty working directory: no .env or var/local.env to pick up.
+        // An empty working directory: no .env or var/local.env to pick up. Input and output go through files in it.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        let errors = Pipe()
-        let standardInput = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = standardInput
-        try process.run()
-        if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-        try standardInput.fileHandleForWriting.close()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: String(decoding: errorData, as: UTF8.self))
+        let files = (input: directory.appendingPathComponent("input"), output: directory.appendingPathComponent("output"), errors: directory.appendingPathComponent("errors"))
+        try Data((input ?? "").utf8).write(to: files.input)
+        let process = try ChildProcess(
+            executable: binary.path, arguments: arguments, environment: environment.merging(["PATH": "/usr/bin:/bin"]) { first, _ in first },
+            directory: directory.path, standardInput: files.input.path, standardOutput: files.output.path, standardError: files.errors.path
+        )
+        let status = process.waitForExitBlocking()
+        return Outcome(
+            status: status, output: (try? String(contentsOf: files.output, encoding: .utf8)) ?? "", errors: (try? String(contentsOf: files.errors, encoding: .utf8)) ?? ""
+        )
     }
 
     @Test func unknownSubcommandPrintsOneLineAndExitsWith2() async throws {

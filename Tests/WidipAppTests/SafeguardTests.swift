@@ -489,8 +489,8 @@ struct SafeguardTests {
                     try await TestDatabase.withServices(on: database) { [id] services in
                         try await waitUntil("\(id) executing") { try await services.safeguard.request(id).status == "executing" }
                     }
-                    kill(process.process.processIdentifier, SIGKILL)
-                    try await offThePool { process.process.waitUntilExit() }
+                    process.process.signal(SIGKILL)
+                    await process.process.waitForExit()
                 } catch {
                     await process.shutDown()
                     throw error

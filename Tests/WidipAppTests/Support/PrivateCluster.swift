@@ -62,24 +62,8 @@ struct PrivateCluster: Sendable {
         }
     }
 
-    /// posix_spawn and waitpid: Foundation's Process can miss the exit of a child whose own child (the postmaster)
-    /// lives on, and then waits forever.
     private func run(_ executable: String, _ arguments: [String]) throws {
-        // The postmaster this starts lives on: it must not keep copies of the other tests' sockets.
-        markDescriptorsCloseOnExec()
-        var pid: pid_t = 0
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else {
-            throw TestSetupError("cannot start \(executable)")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let status = try ChildProcess(executable: executable, arguments: arguments).waitForExitBlocking()
         guard status == 0 else { throw TestSetupError("\(executable) \(arguments.joined(separator: " ")) failed (\(status))") }
     }
 }

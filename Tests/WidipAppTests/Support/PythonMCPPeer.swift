@@ -6,11 +6,11 @@ import WidipTestSupport
 /// the SDK in `.venv/` and names its Python in `WIDIP_TEST_PYTHON`.
 final class PythonMCPPeer: Sendable {
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
 
     var endpoint: String { "http://127.0.0.1:\(port)/mcp" }
 
-    private init(port: Int, process: Process) {
+    private init(port: Int, process: ChildProcess) {
         self.port = port
         self.process = process
     }
@@ -32,12 +32,10 @@ final class PythonMCPPeer: Sendable {
     /// until it accepts connections (an HTTP probe would not do: its stateless mode answers a GET with an endless stream).
     static func start(port: Int? = nil, jsonReplies: Bool = false) async throws -> PythonMCPPeer {
         let port = port ?? Int.random(in: 20001...29999)
-        let process = Process()
-        process.executableURL = try python
-        process.arguments = [repositoryRoot.appendingPathComponent("e2e/peers/python_mcp_server.py").path, String(port)] + (jsonReplies ? ["--json"] : [])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            executable: try python.path,
+            arguments: [repositoryRoot.appendingPathComponent("e2e/peers/python_mcp_server.py").path, String(port)] + (jsonReplies ? ["--json"] : [])
+        )
         let peer = PythonMCPPeer(port: port, process: process)
         for _ in 0..<150 {
             guard process.isRunning else { throw TestSetupError("the Python MCP server exited at start (port \(port) taken, or mcp missing?)") }
@@ -54,12 +52,10 @@ final class PythonMCPPeer: Sendable {
         return true
     }
 
-    /// SIGKILL, as in a crash: a child of the test process inherits its blocked signals, SIGTERM included, and Python
-    /// does not unblock them (the Swift servers do, through ServiceLifecycle).
+    /// SIGKILL, as in a crash.
     func stop() async {
-        kill(process.processIdentifier, SIGKILL)
-        let process = process
-        _ = try? await offThePool { process.waitUntilExit() }
+        process.signal(SIGKILL)
+        await process.waitForExit()
     }
 
     static func with<Value>(jsonReplies: Bool = false, _ body: (PythonMCPPeer) async throws -> Value) async throws -> Value {

@@ -53,7 +53,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next message as JSON, or nil when nothing came within `timeout`.
-    func next(timeout: Duration = .seconds(5)) async -> [String: Any]? {
+    func next(timeout: Duration = .seconds(30)) async -> [String: Any]? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let text = received.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
@@ -65,7 +65,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next message whose `type` is `type`, skipping others.
-    func next(type: String, timeout: Duration = .seconds(5)) async -> [String: Any]? {
+    func next(type: String, timeout: Duration = .seconds(30)) async -> [String: Any]? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, let message = await next(timeout: deadline - ContinuousClock.now) {
             if message["type"] as? String == type { return message }
@@ -74,7 +74,7 @@ final class TestSocket: Sendable {
     }
 
     /// Event envelopes (messages with an id) until `count` arrived or `timeout` passed.
-    func events(_ count: Int, timeout: Duration = .seconds(10)) async -> [[String: Any]] {
+    func events(_ count: Int, timeout: Duration = .seconds(30)) async -> [[String: Any]] {
         var events: [[String: Any]] = []
         let deadline = ContinuousClock.now + timeout
         while events.count < count, ContinuousClock.now < deadline {
@@ -106,13 +106,13 @@ final class TestSocket: Sendable {
     }
 
     /// The close code the server sent, once the socket closed (nil if it did not within `timeout`).
-    func closeCode(timeout: Duration = .seconds(5)) async -> Int? {
+    func closeCode(timeout: Duration = .seconds(30)) async -> Int? {
         guard case .success(let frame?)? = await waitForOutcome(timeout: timeout) else { return nil }
         return Int(UInt16(webSocketErrorCode: frame.closeCode))
     }
 
     /// True when the server refused the upgrade: the client never got a WebSocket.
-    func wasRefused(timeout: Duration = .seconds(5)) async -> Bool {
+    func wasRefused(timeout: Duration = .seconds(30)) async -> Bool {
         if case .failure? = await waitForOutcome(timeout: timeout) { return true }
         return false
     }
