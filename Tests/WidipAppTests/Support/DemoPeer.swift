@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import WidipTestSupport
 @testable import WidipApp
 
 /// The demo MCP server running in this process on a real socket: the peer the MCP client tests talk to. It can be
@@ -40,7 +41,7 @@ final class DemoPeer: Sendable {
         var lastError: (any Error)?
         for _ in 0..<10 {
             do {
-                return try await start(exactly: Int.random(in: 30001...32700), adjust)
+                return try await start(exactly: TestPorts.reserve(), adjust)
             } catch {
                 lastError = error
             }

@@ -19,8 +19,7 @@ struct PrivateCluster: Sendable {
             throw TestSetupError("WIDIP_TEST_PG_BIN is not set: run the tests with ./test")
         }
         let directory = URL(fileURLWithPath: "/tmp/widip-cluster-\(UUID().uuidString.prefix(8))")
-        // Below Linux's ephemeral range (32768–60999), where the many client sockets of a test run could hold the port.
-        let cluster = PrivateCluster(directory: directory, port: Int.random(in: 20000...30000), bin: bin)
+        let cluster = PrivateCluster(directory: directory, port: TestPorts.reserve(), bin: bin)
         try await offThePool { try cluster.create() }
         try await offThePool {
             try cluster.pgctl(["start", "-w", "-o", "-p \(cluster.port) -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off"])

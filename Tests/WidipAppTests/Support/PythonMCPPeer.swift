@@ -31,7 +31,7 @@ final class PythonMCPPeer: Sendable {
     /// Starts on `port` (or a free one below the ephemeral range, so it can be restarted on the same port) and waits
     /// until it accepts connections (an HTTP probe would not do: its stateless mode answers a GET with an endless stream).
     static func start(port: Int? = nil, jsonReplies: Bool = false) async throws -> PythonMCPPeer {
-        let port = port ?? Int.random(in: 20001...29999)
+        let port = port ?? TestPorts.reserve()
         let process = try ChildProcess(
             executable: try python.path,
             arguments: [repositoryRoot.appendingPathComponent("e2e/peers/python_mcp_server.py").path, String(port)] + (jsonReplies ? ["--json"] : [])

@@ -14,10 +14,8 @@ struct SecondServer {
         sharing server: LiveServer, environment extra: [String: String] = [:], _ body: (SecondServer) async throws -> Value
     ) async throws -> Value {
         let database = server.config.databaseURL
-        // Below Linux's ephemeral range (32768–60999), where the suite's own client sockets could already hold it, and
-        // below the demo (30001–32700) and Python (20001–29999) MCP peers.
         let process = try ServerProcess(
-            binary: CommandLineTests.binary.path, port: Int.random(in: 10001...19999),
+            binary: CommandLineTests.binary.path, port: TestPorts.reserve(),
             environment: [
                 "JWT_SECRET": server.config.jwtSecret, "BCRYPT_COST": "4", "DATABASE_POOL_SIZE": "4",
                 "DATABASE_URL": "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)",
