@@ -12,8 +12,8 @@ public struct AppConfig: Sendable {
     public var databaseURL: DatabaseURL
     public var mcpServerURL: String?
     public var mcpAPIKey: String?
-    public var ollamaBaseURL: String?
-    public var mistralAPIKey: String?
+    /// WIBOT's model servers, the model of each mode and the limits of an answer.
+    public var chat: ChatSettings
     public var corsOrigins: [String]
     public var rateLimitPerMinute: Int
     public var bcryptCost: Int
@@ -51,8 +51,7 @@ public struct AppConfig: Sendable {
         databaseURL: DatabaseURL,
         mcpServerURL: String? = nil,
         mcpAPIKey: String? = nil,
-        ollamaBaseURL: String? = nil,
-        mistralAPIKey: String? = nil,
+        chat: ChatSettings = ChatSettings(),
         corsOrigins: [String] = [],
         rateLimitPerMinute: Int = 100,
         bcryptCost: Int = 12,
@@ -76,8 +75,7 @@ public struct AppConfig: Sendable {
         self.databaseURL = databaseURL
         self.mcpServerURL = mcpServerURL
         self.mcpAPIKey = mcpAPIKey
-        self.ollamaBaseURL = ollamaBaseURL
-        self.mistralAPIKey = mistralAPIKey
+        self.chat = chat
         self.corsOrigins = corsOrigins
         self.rateLimitPerMinute = rateLimitPerMinute
         self.bcryptCost = bcryptCost
@@ -134,7 +132,7 @@ extension AppConfig {
         return try AppConfig(reader: ConfigReader(providers: providers))
     }
 
-    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
+    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
 
     init(reader: ConfigReader) throws {
         func text(_ name: String) -> String? {
@@ -208,8 +206,7 @@ extension AppConfig {
             databaseURL: database,
             mcpServerURL: try url("MCP_SERVER_URL"),
             mcpAPIKey: text("MCP_API_KEY"),
-            ollamaBaseURL: try url("OLLAMA_BASE_URL"),
-            mistralAPIKey: text("MISTRAL_API_KEY"),
+            chat: try ChatSettings.read(text: text, integer: { try integer($0, default: $1, range: $2) }, url: url),
             corsOrigins: origins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
             rateLimitPerMinute: try integer("RATE_LIMIT_PER_MINUTE", default: 100, range: 1...1_000_000),
             bcryptCost: try integer("BCRYPT_COST", default: 12, range: 4...31),

@@ -34,6 +34,8 @@ public struct AppServices: Sendable {
 
     public let safeguard: SafeguardService
     let safeguardLedger: SafeguardLedger
+    let llm: LLMProviders
+    let chat: ChatService
     let approvalRepository: ApprovalRepository
 
     /// `approvals` is where L3+ approvals are checked: SAFEGUARD's ledger unless a test gives another.
@@ -88,6 +90,12 @@ public struct AppServices: Sendable {
             client: postgres, repository: approvalRepository, audit: audit, mcp: mcp, impact: ImpactPreview(mcp: mcp), settings: config.safeguard,
             executorSignal: WakeSignal(), logger: logger
         )
+        let llm = LLMProviders(settings: config.chat, httpClient: httpClient)
+        self.llm = llm
+        self.chat = ChatService(
+            client: postgres, repository: ChatRepository(client: postgres, logger: logger, timeZone: config.displayTimeZone), llm: llm,
+            generations: ChatGenerations(), watchers: ChatWatchers(), limiter: limiter, audit: audit, logger: logger
+        )
     }
 
     /// Applies pending migrations. An unreachable database is reported after `timeout` instead of retried forever.
@@ -130,12 +138,19 @@ extension AppServices {
     /// Each read makes new module values (an event listener among them): build one application per `AppServices`.
     var modules: [any AppModule] {
         [
-            HealthModule(health: HealthService(client: postgres, config: config, mcp: mcp, logger: logger)),
+            HealthModule(health: HealthService(client: postgres, config: config, mcp: mcp, llm: llm, logger: logger)),
             OpenAPIModule(),
             MetricsModule(registry: metrics, token: config.metricsToken),
             AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter),
             HomeModule(),
             UpcomingModule(tile: ModuleTile(name: "WIBOT", icon: "wibot", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP"), level: .n0),
+            ChatModule(
+                chat: chat,
+                services: [
+                    ChatStreamListener(database: config.databaseURL, watchers: chat.watchers, generations: chat.generations, logger: logger),
+                    ChatShutdown(generations: chat.generations),
+                ]
+            ),
             safeguardModule,
             UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
             UsersModule(users: users),

@@ -19,12 +19,14 @@ public struct HealthService: Sendable {
     let client: PostgresClient
     let config: AppConfig
     let mcp: MCPToolService
+    let llm: LLMProviders
     let logger: Logger
 
-    public init(client: PostgresClient, config: AppConfig, mcp: MCPToolService, logger: Logger) {
+    public init(client: PostgresClient, config: AppConfig, mcp: MCPToolService, llm: LLMProviders, logger: Logger) {
         self.client = client
         self.config = config
         self.mcp = mcp
+        self.llm = llm
         self.logger = logger
     }
 
@@ -56,17 +58,27 @@ public struct HealthService: Sendable {
         )
     }
 
-    /// Every dependency, for the authenticated detailed view. The LLM is reported as configured or not until the
-    /// assistant's module probes it.
+    /// Every dependency, for the authenticated detailed view: one line per configured LLM provider.
     public func components() async -> [Component] {
-        [
-            await database(),
-            await mcpServer(),
-            Component(
-                name: "llm", status: config.ollamaBaseURL == nil && config.mistralAPIKey == nil ? "not_configured" : "configured", latencyMs: nil,
-                detail: config.ollamaBaseURL.map { "Ollama : \(Self.origin($0))" } ?? (config.mistralAPIKey != nil ? "Mistral (clé fournie)" : "Aucun fournisseur LLM configuré")
-            ),
-        ]
+        [await database(), await mcpServer()] + (await languageModels())
+    }
+
+    public func languageModels() async -> [Component] {
+        guard llm.isConfigured else {
+            return [
+                Component(
+                    name: "llm", status: "not_configured", latencyMs: nil,
+                    detail: "Aucun fournisseur LLM configuré (OLLAMA_BASE_URL, MISTRAL_API_KEY ou OPENAI_BASE_URL)"
+                )
+            ]
+        }
+        return await llm.probeAll().map { provider, answers, latency in
+            let what = "\(provider.label.prefix(1).uppercased())\(provider.label.dropFirst())"
+            return Component(
+                name: "llm:\(provider.name)", status: answers ? "ok" : "down", latencyMs: answers ? latency.milliseconds.rounded(toPlaces: 2) : nil,
+                detail: answers ? "\(what) répond" : "\(what) ne répond pas"
+            )
+        }
     }
 
     /// Scheme, host and port only: a URL may carry credentials, and every signed-in user can read this view.

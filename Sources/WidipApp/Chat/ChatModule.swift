@@ -1,0 +1,30 @@
+import Foundation
+import ServiceLifecycle
+
+/// WIBOT (PRD 3.1): conversations with the four modes, answers streamed and owned by the server, token quotas.
+struct ChatModule: AppModule {
+    let chat: ChatService
+    /// The cross-instance listener and the shutdown that saves answers under way.
+    let services: [any Service]
+
+    var accessRules: [RouteRule] { ChatController.accessRules }
+
+    var maintenance: [MaintenanceTask] {
+        [MaintenanceTask(name: "chat: answers of a stopped instance") { [chat] in _ = try await chat.repository.failOrphans() }]
+    }
+
+    func addRoutes(to routes: ModuleRoutes) {
+        ChatController(chat: chat).addRoutes(to: routes.signedIn)
+    }
+}
+
+/// At shutdown, ends the answers this instance is writing and waits until each has saved what it wrote (as failed,
+/// with a French reason), before the database client closes.
+struct ChatShutdown: Service {
+    let generations: ChatGenerations
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await generations.stopAll()
+    }
+}

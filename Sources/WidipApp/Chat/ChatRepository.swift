@@ -1,0 +1,299 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// SQL of conversations, messages and token usage (migration 0006). Every read of a user's data names the user:
+/// another user's conversation is simply not found.
+struct ChatRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    /// Quotas are monthly in this zone (a French user's month starts at midnight in Paris).
+    let timeZone: TimeZone
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
+
+    private func rows<Row: Decodable>(_ type: Row.Type, _ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [Row] {
+        let result = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
+        var found: [Row] = []
+        for try await text in result.decode(String.self) {
+            found.append(try Self.decoder.decode(Row.self, from: Data(text.utf8)))
+        }
+        return found
+    }
+
+    // MARK: Conversations
+
+    /// The user's conversations, the most recently active first; with `search`, those whose title or one of whose
+    /// messages matches it (French full text).
+    func conversations(of userID: Int, search: String?, limit: Int = 200) async throws -> [ConversationRecord] {
+        if let search {
+            return try await rows(
+                ConversationRecord.self,
+                """
+                SELECT to_jsonb(r)::text FROM chat_conversation_rows r
+                WHERE r.user_id = \(userID) AND (
+                    to_tsvector('french', r.title) @@ websearch_to_tsquery('french', \(search))
+                    OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = r.id
+                               AND to_tsvector('french', m.content) @@ websearch_to_tsquery('french', \(search))))
+                ORDER BY r.updated_at DESC LIMIT \(limit)
+                """
+            )
+        }
+        return try await rows(
+            ConversationRecord.self,
+            "SELECT to_jsonb(r)::text FROM chat_conversation_rows r WHERE r.user_id = \(userID) ORDER BY r.updated_at DESC LIMIT \(limit)"
+        )
+    }
+
+    func conversation(_ id: UUID, of userID: Int, on connection: PostgresConnection? = nil) async throws -> ConversationRecord? {
+        try await rows(ConversationRecord.self, "SELECT to_jsonb(r)::text FROM chat_conversation_rows r WHERE r.id = \(id) AND r.user_id = \(userID)", on: connection)
+            .first
+    }
+
+    func createConversation(of userID: Int, title: String, mode: ChatMode, on connection: PostgresConnection) async throws -> UUID {
+        let result = try await connection.query(
+            "INSERT INTO conversations (user_id, title, mode) VALUES (\(userID), \(title), \(mode.rawValue)) RETURNING id", logger: logger
+        )
+        for try await id in result.decode(UUID.self) { return id }
+        throw AppError.internalFailure
+    }
+
+    func rename(_ id: UUID, of userID: Int, to title: String, on connection: PostgresConnection) async throws -> Bool {
+        let result = try await connection.query(
+            "UPDATE conversations SET title = \(title), updated_at = NOW() WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger
+        )
+        for try await _ in result.decode(UUID.self) { return true }
+        return false
+    }
+
+    /// Deletes the conversation and its messages. Its token usage stays: deleting must not give tokens back.
+    func delete(_ id: UUID, of userID: Int, on connection: PostgresConnection) async throws -> Bool {
+        let result = try await connection.query("DELETE FROM conversations WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger)
+        for try await _ in result.decode(UUID.self) { return true }
+        return false
+    }
+
+    // MARK: Messages
+
+    func messages(in conversationID: UUID, on connection: PostgresConnection? = nil) async throws -> [MessageRecord] {
+        try await rows(
+            MessageRecord.self, "SELECT to_jsonb(r)::text FROM chat_message_rows r WHERE r.conversation_id = \(conversationID) ORDER BY r.created_at, r.seq",
+            on: connection
+        )
+    }
+
+    func message(_ id: UUID, of userID: Int? = nil) async throws -> MessageRecord? {
+        if let userID {
+            return try await rows(MessageRecord.self, "SELECT to_jsonb(r)::text FROM chat_message_rows r WHERE r.id = \(id) AND r.user_id = \(userID)").first
+        }
+        return try await rows(MessageRecord.self, "SELECT to_jsonb(r)::text FROM chat_message_rows r WHERE r.id = \(id)").first
+    }
+
+    /// The text written so far from `offset` (in characters) on, and the status: what an attached page on another
+    /// instance reads on each notification.
+    func progress(of id: UUID, from offset: Int) async throws -> (text: String, length: Int, status: String, stopRequested: Bool)? {
+        let result = try await client.query(
+            """
+            SELECT substr(content, \(offset + 1)), char_length(content), status, stop_requested_at IS NOT NULL
+            FROM messages WHERE id = \(id)
+            """,
+            logger: logger
+        )
+        for try await row in result.decode((String, Int, String, Bool).self) { return (row.0, row.1, row.2, row.3) }
+        return nil
+    }
+
+    func insertMessage(
+        in conversationID: UUID, role: LLMMessage.Role, content: String, mode: ChatMode, status: MessageStatus, provider: String? = nil, model: String? = nil,
+        leaseUntil: Duration? = nil, on connection: PostgresConnection
+    ) async throws -> UUID {
+        let lease = leaseUntil.map { Double($0.components.seconds) }
+        let result = try await connection.query(
+            """
+            INSERT INTO messages (conversation_id, role, content, mode, status, provider, model, lease_until)
+            VALUES (\(conversationID), \(role.rawValue), \(content), \(mode.rawValue), \(status.rawValue), \(provider), \(model),
+                    CASE WHEN \(lease)::float8 IS NULL THEN NULL ELSE NOW() + make_interval(secs => \(lease)::float8) END)
+            RETURNING id
+            """,
+            logger: logger
+        )
+        for try await id in result.decode(UUID.self) { return id }
+        throw AppError.internalFailure
+    }
+
+    func touchConversation(_ id: UUID, mode: ChatMode, on connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE conversations SET updated_at = NOW(), mode = \(mode.rawValue) WHERE id = \(id)", logger: logger)
+    }
+
+    /// Writes what the answer says so far and renews the lease of the instance writing it. Only a row still being
+    /// written changes: a stop already recorded elsewhere is not overwritten.
+    func saveProgress(_ id: UUID, content: String, lease: Duration) async throws {
+        try await client.query(
+            """
+            UPDATE messages SET content = \(content), lease_until = NOW() + make_interval(secs => \(Double(lease.components.seconds)))
+            WHERE id = \(id) AND status = 'streaming'
+            """,
+            logger: logger
+        )
+    }
+
+    /// The end of an answer: its text, how it ended, its usage, and the settled quota, together.
+    func finish(
+        _ id: UUID, content: String, status: MessageStatus, error: String?, promptTokens: Int, completionTokens: Int, estimated: Bool,
+        on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
+            UPDATE messages SET content = \(content), status = \(status.rawValue), error_message = \(error),
+                prompt_tokens = \(promptTokens), completion_tokens = \(completionTokens), tokens_used = \(promptTokens + completionTokens),
+                tokens_estimated = \(estimated), finished_at = NOW(), lease_until = NULL
+            WHERE id = \(id)
+            """,
+            logger: logger
+        )
+        try await connection.query(
+            """
+            UPDATE chat_token_usage SET prompt_tokens = \(promptTokens), completion_tokens = \(completionTokens), estimated = \(estimated), settled = TRUE
+            WHERE message_id = \(id)
+            """,
+            logger: logger
+        )
+    }
+
+    /// Asks the instance writing the answer to stop (it sees the change through the notification). False when the
+    /// answer is not being written any more.
+    func requestStop(_ id: UUID) async throws -> Bool {
+        let result = try await client.query(
+            """
+            WITH stopped AS (
+                UPDATE messages SET stop_requested_at = NOW() WHERE id = \(id) AND status = 'streaming' AND stop_requested_at IS NULL RETURNING id
+            )
+            SELECT pg_notify('widip_chat', 'stop:' || id::text) FROM stopped
+            """,
+            logger: logger
+        )
+        for try await _ in result { return true }
+        return false
+    }
+
+    func setFeedback(_ id: UUID, rating: Int?, comment: String?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            UPDATE messages SET feedback = \(rating), feedback_comment = \(comment), feedback_at = CASE WHEN \(rating)::int IS NULL THEN NULL ELSE NOW() END
+            WHERE id = \(id)
+            """,
+            logger: logger
+        )
+    }
+
+    func deleteMessages(_ ids: [UUID], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query("DELETE FROM messages WHERE id = ANY(\(ids))", logger: logger)
+    }
+
+    func updateContent(_ id: UUID, content: String, on connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE messages SET content = \(content) WHERE id = \(id)", logger: logger)
+    }
+
+    /// Answers whose instance stopped renewing its lease (it crashed or was killed): they end as failed, keeping
+    /// what was written, and their reservation is settled on the text's estimate.
+    func failOrphans() async throws -> [UUID] {
+        try await client.transaction(logger: logger) { connection in
+            let result = try await connection.query(
+                """
+                UPDATE messages SET status = 'failed', finished_at = NOW(), lease_until = NULL,
+                    error_message = 'La réponse a été interrompue : le serveur qui l''écrivait s''est arrêté.'
+                WHERE status = 'streaming' AND lease_until < NOW() RETURNING id, char_length(content)
+                """,
+                logger: logger
+            )
+            var ids: [UUID] = []
+            for try await (id, length) in result.decode((UUID, Int).self) {
+                ids.append(id)
+                try await connection.query(
+                    """
+                    UPDATE chat_token_usage SET completion_tokens = \(TokenEstimate.tokens(characters: length)), estimated = TRUE, settled = TRUE
+                    WHERE message_id = \(id) AND NOT settled
+                    """,
+                    logger: logger
+                )
+            }
+            return ids
+        }
+    }
+
+    // MARK: Quota
+
+    /// Locks the user's row until the transaction ends, so that concurrent messages of one user check and reserve
+    /// their quota one after the other, then returns the month's usage (reservations of answers in flight included).
+    func lockUsage(of userID: Int, on connection: PostgresConnection) async throws -> TokenUsage {
+        try await connection.query("SELECT 1 FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
+        return try await usage(of: userID, on: connection)
+    }
+
+    func usage(of userID: Int, on connection: PostgresConnection? = nil) async throws -> TokenUsage {
+        let zone = timeZone.identifier
+        let query: PostgresQuery = """
+            -- The month is added in local time: added to the UTC instant, it would land an hour early after a DST change,
+            -- or on the 30th.
+            WITH local AS (SELECT date_trunc('month', NOW() AT TIME ZONE \(zone)) AS start),
+                 month AS (SELECT start AT TIME ZONE \(zone) AS start, (start + INTERVAL '1 month') AT TIME ZONE \(zone) AS next FROM local)
+            SELECT u.token_quota,
+                   EXTRACT(EPOCH FROM (SELECT next FROM month))::float8,
+                   COALESCE(t.mode, ''),
+                   COALESCE(SUM(CASE WHEN t.settled THEN t.prompt_tokens + t.completion_tokens ELSE t.reserved_tokens END), 0)::int
+            FROM users u
+            LEFT JOIN chat_token_usage t ON t.user_id = u.id AND t.created_at >= (SELECT start FROM month)
+            WHERE u.id = \(userID)
+            GROUP BY u.token_quota, t.mode
+            """
+        let result = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
+        var usage = TokenUsage(used: 0, quota: 0, resetsAt: Date(), byMode: [:])
+        for try await (quota, reset, mode, tokens) in result.decode((Int, Double, String, Int).self) {
+            usage.quota = quota
+            usage.resetsAt = Date(timeIntervalSince1970: reset)
+            if !mode.isEmpty {
+                usage.byMode[mode] = tokens
+                usage.used += tokens
+            }
+        }
+        return usage
+    }
+
+    func reserve(
+        _ tokens: Int, for messageID: UUID, userID: Int, mode: ChatMode, provider: String, model: String, on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO chat_token_usage (user_id, message_id, mode, provider, model, reserved_tokens)
+            VALUES (\(userID), \(messageID), \(mode.rawValue), \(provider), \(model), \(tokens))
+            """,
+            logger: logger
+        )
+    }
+
+    /// Month's usage of every user, for the users list's Tokens column.
+    func monthlyUsage() async throws -> [Int: Int] {
+        let zone = timeZone.identifier
+        let result = try await client.query(
+            """
+            SELECT user_id, SUM(CASE WHEN settled THEN prompt_tokens + completion_tokens ELSE reserved_tokens END)::int
+            FROM chat_token_usage WHERE created_at >= date_trunc('month', NOW() AT TIME ZONE \(zone)) AT TIME ZONE \(zone)
+            GROUP BY user_id
+            """,
+            logger: logger
+        )
+        var usage: [Int: Int] = [:]
+        for try await (user, tokens) in result.decode((Int, Int).self) { usage[user] = tokens }
+        return usage
+    }
+}
+
+/// Tokens guessed from text when a provider reports none: about four characters per token for French and code.
+enum TokenEstimate {
+    static func tokens(characters: Int) -> Int { max(characters > 0 ? 1 : 0, (characters + 3) / 4) }
+}

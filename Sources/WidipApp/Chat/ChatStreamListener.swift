@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Pages of this instance attached to answers another instance writes, woken when that answer's row changes.
+final class ChatWatchers: Sendable {
+    private let watchers = Mutex<[UUID: [Int: WakeSignal]]>([:])
+    private let nextKey = Atomic<Int>(0)
+
+    /// Runs `body` with a signal woken each time the answer's row changes.
+    func watching<Value: Sendable>(_ id: UUID, _ body: (WakeSignal) async -> Value) async -> Value {
+        let signal = WakeSignal()
+        let key = nextKey.add(1, ordering: .relaxed).newValue
+        watchers.withLock { $0[id, default: [:]][key] = signal }
+        defer {
+            watchers.withLock { watchers in
+                watchers[id]?.removeValue(forKey: key)
+                if watchers[id]?.isEmpty == true { watchers.removeValue(forKey: id) }
+            }
+        }
+        return await body(signal)
+    }
+
+    func wake(_ id: UUID) {
+        let signals = watchers.withLock { $0[id].map { Array($0.values) } ?? [] }
+        for signal in signals { signal.wake() }
+    }
+}
+
+/// Listens on `widip_chat` (migration 0006): a row of an answer being written changed (`<id>`), or somebody asked to
+/// stop one (`stop:<id>`). The row stays the truth; the notification only says where to look.
+struct ChatStreamListener: Service {
+    static let channel = "widip_chat"
+
+    let database: DatabaseURL
+    let watchers: ChatWatchers
+    let generations: ChatGenerations
+    let logger: Logger
+
+    func run() async throws {
+        var backoff = Duration.milliseconds(100)
+        var attempt = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            attempt += 1
+            let id = attempt
+            let listening = Mutex(false)
+            do {
+                try await cancelWhenGracefulShutdown {
+                    let connection = try await PostgresConnection.connect(
+                        configuration: try database.connectionConfiguration(applicationName: "widip-chat-listener"), id: id, logger: logger
+                    )
+                    defer { Task { try? await connection.close() } }
+                    try await connection.listen(on: Self.channel) { notifications in
+                        listening.withLock { $0 = true }
+                        for try await notification in notifications { dispatch(notification.payload) }
+                    }
+                }
+            } catch {
+                if listening.withLock({ $0 }) { backoff = .milliseconds(100) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                logger.warning("Chat listener disconnected; reconnecting", metadata: ["retry_in": "\(backoff)", "error": "\(String(reflecting: error))"])
+            }
+            let delay = backoff
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    private func dispatch(_ payload: String) {
+        if payload.hasPrefix("stop:") {
+            if let id = UUID(uuidString: String(payload.dropFirst(5))) { generations.stop(id) }
+        } else if let id = UUID(uuidString: payload) {
+            watchers.wake(id)
+        }
+    }
+}

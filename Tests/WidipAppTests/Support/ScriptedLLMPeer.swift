@@ -1,0 +1,214 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+@testable import WidipApp
+
+/// A model server over a real socket that speaks both wire formats WIBOT uses, OpenAI's chat completions
+/// (`/v1/chat/completions`, SSE) and Ollama's (`/api/chat`, NDJSON), and answers by script. The script is chosen by
+/// a tag in the last user message:
+/// - no tag: « Réponse à « question » » in a few pieces, with usage;
+/// - `[lent]`: `slowPieces` pieces (300 by default), one every 50 ms, for stop, timeouts and reloads;
+/// - `[muet]`: one piece, then silence with the connection open;
+/// - `[coupé]`: two pieces, then the connection closes without the end marker;
+/// - `[illisible]`: a piece that is not JSON;
+/// - `[refus]`: HTTP 429 with an error body;
+/// - `[sans-usage]`: no token counts;
+/// - `[outil]`: a tool call streamed as argument pieces.
+final class ScriptedLLMPeer: Sendable {
+    let port: Int
+    private let task: Task<Void, any Error>
+    private let recorded = Recorded()
+
+    private final class Recorded: Sendable {
+        let state = Mutex(State())
+    }
+
+    struct State {
+        var requests: [[String: JSONValue]] = []
+        var open = 0
+        var mostOpen = 0
+    }
+
+    var openAIBaseURL: String { "http://127.0.0.1:\(port)/v1" }
+    var ollamaBaseURL: String { "http://127.0.0.1:\(port)" }
+    /// Streams being written now: a cancelled answer must close its upstream request.
+    var openStreams: Int { recorded.state.withLock { $0.open } }
+    var mostOpenStreams: Int { recorded.state.withLock { $0.mostOpen } }
+    var requests: [[String: JSONValue]] { recorded.state.withLock { $0.requests } }
+
+    private init(port: Int, task: Task<Void, any Error>) {
+        self.port = port
+        self.task = task
+    }
+
+    static func start(pieceDelay: Duration = .milliseconds(5), slowPieces: Int = 300) async throws -> ScriptedLLMPeer {
+        let box = Box()
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return box.peer.withLock { $0! }.answer(body, wire: .openAI, pieceDelay: pieceDelay, slowPieces: slowPieces)
+        }
+        router.post("/api/chat") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return box.peer.withLock { $0! }.answer(body, wire: .ollama, pieceDelay: pieceDelay, slowPieces: slowPieces)
+        }
+        router.get("/v1/models") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"data\":[]}"))) }
+        router.get("/api/tags") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"models\":[]}"))) }
+        var logger = Logger(label: "scripted-llm")
+        logger.logLevel = .critical
+        let (bound, announce) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                announce.yield(channel.localAddress?.port ?? 0)
+                announce.finish()
+            },
+            logger: logger
+        )
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var ports = bound.makeAsyncIterator()
+        guard let port = await ports.next() else { throw TestSetupError("the scripted LLM peer did not start") }
+        let peer = ScriptedLLMPeer(port: port, task: task)
+        box.peer.withLock { $0 = peer }
+        return peer
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    static func with<Value>(
+        pieceDelay: Duration = .milliseconds(5), slowPieces: Int = 300, _ body: (ScriptedLLMPeer) async throws -> Value
+    ) async throws -> Value {
+        try await stopping(try await start(pieceDelay: pieceDelay, slowPieces: slowPieces), { $0.stop }, body)
+    }
+
+    /// Settings with every mode on this peer, through `wire`'s provider.
+    func settings(wire: Wire = .openAI, _ adjust: (inout ChatSettings) -> Void = { _ in }) -> ChatSettings {
+        let provider =
+            wire == .openAI
+            ? ChatSettings.Provider(name: "openai", baseURL: openAIBaseURL, maxConcurrent: 8)
+            : ChatSettings.Provider(name: "ollama", baseURL: ollamaBaseURL, maxConcurrent: 8)
+        var settings = ChatSettings(
+            providers: [provider], routes: Dictionary(uniqueKeysWithValues: ChatMode.allCases.map { ($0, .init(provider: provider.name, model: "scripte-\($0.rawValue)")) }),
+            stallTimeout: .seconds(2)
+        )
+        adjust(&settings)
+        return settings
+    }
+
+    enum Wire: Sendable { case openAI, ollama }
+
+    private final class Box: Sendable {
+        let peer = Mutex<ScriptedLLMPeer?>(nil)
+    }
+
+    // MARK: Scripts
+
+    private func answer(_ body: ByteBuffer, wire: Wire, pieceDelay: Duration, slowPieces: Int) -> Response {
+        let request = (try? JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: body))) ?? [:]
+        recorded.state.withLock { $0.requests.append(request) }
+        var question = ""
+        if case .array(let messages)? = request["messages"] {
+            for case .object(let message) in messages where message["role"] == .string("user") {
+                if case .string(let text)? = message["content"] { question = text }
+            }
+        }
+        let asked = question
+        if asked.contains("[refus]") {
+            return Response(
+                status: .tooManyRequests, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"Rate limit exceeded","type":"rate_limit"}}"#))
+            )
+        }
+        let contentType = wire == .openAI ? "text/event-stream" : "application/x-ndjson"
+        return Response(
+            status: .ok, headers: [.contentType: contentType],
+            body: ResponseBody { [self] writer in
+                recorded.state.withLock {
+                    $0.open += 1
+                    $0.mostOpen = max($0.mostOpen, $0.open)
+                }
+                defer { recorded.state.withLock { $0.open -= 1 } }
+                let format = Format(wire: wire)
+                if asked.contains("[outil]") {
+                    for piece in format.toolCall() {
+                        try await writer.write(ByteBuffer(string: piece))
+                        try await Task.sleep(for: pieceDelay)
+                    }
+                    try await writer.finish(nil)
+                    return
+                }
+                let pieces: [String]
+                var delay = pieceDelay
+                if asked.contains("[lent]") {
+                    pieces = (1...slowPieces).map { "mot\($0) " }
+                    delay = .milliseconds(50)
+                } else {
+                    pieces = ["Réponse ", "à « ", asked, " »."]
+                }
+                for (index, piece) in pieces.enumerated() {
+                    try await writer.write(ByteBuffer(string: format.text(piece)))
+                    try await Task.sleep(for: delay)
+                    if asked.contains("[muet]") {
+                        try await Task.sleep(for: .seconds(60))
+                    }
+                    if asked.contains("[coupé]") && index == 1 {
+                        throw CancellationError()
+                    }
+                    if asked.contains("[illisible]") && index == 1 {
+                        try await writer.write(ByteBuffer(string: wire == .openAI ? "data: {pas du json\n\n" : "{pas du json\n"))
+                    }
+                }
+                let completion = pieces.count
+                try await writer.write(ByteBuffer(string: format.end(prompt: 12, completion: asked.contains("[sans-usage]") ? nil : completion)))
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    struct Format {
+        let wire: Wire
+
+        func text(_ piece: String) -> String {
+            let escaped = ChatEventStream.jsonString(piece)
+            return switch wire {
+            case .openAI: "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\(escaped)}}]}\n\n"
+            case .ollama: "{\"message\":{\"role\":\"assistant\",\"content\":\(escaped)},\"done\":false}\n"
+            }
+        }
+
+        func end(prompt: Int, completion: Int?) -> String {
+            switch wire {
+            case .openAI:
+                let usage = completion.map { ",\"usage\":{\"prompt_tokens\":\(prompt),\"completion_tokens\":\($0)}" } ?? ""
+                return "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" + (completion == nil ? "" : "data: {\"choices\":[]\(usage)}\n\n")
+                    + "data: [DONE]\n\n"
+            case .ollama:
+                let usage = completion.map { ",\"prompt_eval_count\":\(prompt),\"eval_count\":\($0)" } ?? ""
+                return "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"\(usage)}\n"
+            }
+        }
+
+        func toolCall() -> [String] {
+            switch wire {
+            case .openAI:
+                return [
+                    #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"glpi_search_client","arguments":""}}]}}]}"# + "\n\n",
+                    #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"query\":"}}]}}]}"# + "\n\n",
+                    #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"St-Jean\"}"}}]}}]}"# + "\n\n",
+                    #"data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":30,"completion_tokens":9}}"# + "\n\n",
+                    "data: [DONE]\n\n",
+                ]
+            case .ollama:
+                return [
+                    #"{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"glpi_search_client","arguments":{"query":"St-Jean"}}}]},"done":false}"# + "\n",
+                    #"{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":30,"eval_count":9}"# + "\n",
+                ]
+            }
+        }
+    }
+}
