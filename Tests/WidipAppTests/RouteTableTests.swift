@@ -59,15 +59,15 @@ struct RouteTableTests {
             let modules = services.modules + [N2PageModule()]
             let navigation = Navigation(modules: modules, table: RouteAccessTable(modules: modules))
             func labels(_ level: AccreditationLevel) -> [String] { navigation.links(for: level, current: "/").map(\.label) }
-            #expect(labels(.n0) == ["Accueil"])
-            #expect(labels(.n1) == ["Accueil", "SAFEGUARD"])
-            #expect(labels(.n2) == ["Accueil", "SAFEGUARD", "Page N2"])
-            #expect(labels(.n3) == ["Accueil", "SAFEGUARD", "Outils MCP", "Page N2"])
-            #expect(labels(.n4) == ["Accueil", "SAFEGUARD", "Utilisateurs", "Outils MCP", "Audit", "Page N2"])
+            #expect(labels(.n0) == ["Accueil", "WIBOT"])
+            #expect(labels(.n1) == ["Accueil", "WIBOT", "SAFEGUARD"])
+            #expect(labels(.n2) == ["Accueil", "WIBOT", "SAFEGUARD", "Page N2"])
+            #expect(labels(.n3) == ["Accueil", "WIBOT", "SAFEGUARD", "Outils MCP", "Page N2"])
+            #expect(labels(.n4) == ["Accueil", "WIBOT", "SAFEGUARD", "Utilisateurs", "Outils MCP", "Audit", "Page N2"])
             let tiles = navigation.tiles(for: .n1).map { "\($0.name): \($0.unavailableReason ?? "ouvert")" }
             #expect(
                 tiles == [
-                    "WIBOT: Bientôt disponible", "SAFEGUARD: ouvert", "SUPERVISION: Réservé au niveau N3 et plus",
+                    "WIBOT: ouvert", "SAFEGUARD: ouvert", "SUPERVISION: Réservé au niveau N3 et plus",
                     "UTILISATEURS: Réservé au niveau N4 et plus",
                 ]
             )

@@ -7,7 +7,15 @@ struct ChatModule: AppModule {
     /// The cross-instance listener and the shutdown that saves answers under way.
     let services: [any Service]
 
-    var accessRules: [RouteRule] { ChatController.accessRules }
+    var accessRules: [RouteRule] { ChatController.accessRules + ChatPages.accessRules }
+    var navigation: [NavigationEntry] {
+        [
+            NavigationEntry(
+                label: "WIBOT", path: "/wibot",
+                tile: ModuleTile(name: "WIBOT", icon: "wibot", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP")
+            )
+        ]
+    }
 
     var maintenance: [MaintenanceTask] {
         [MaintenanceTask(name: "chat: answers of a stopped instance") { [chat] in _ = try await chat.repository.failOrphans() }]
@@ -15,6 +23,7 @@ struct ChatModule: AppModule {
 
     func addRoutes(to routes: ModuleRoutes) {
         ChatController(chat: chat).addRoutes(to: routes.signedIn)
+        ChatPages(chat: chat, pages: routes.pages).addRoutes(to: routes.signedIn)
     }
 }
 

@@ -143,7 +143,6 @@ extension AppServices {
             MetricsModule(registry: metrics, token: config.metricsToken),
             AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter),
             HomeModule(),
-            UpcomingModule(tile: ModuleTile(name: "WIBOT", icon: "wibot", description: "Assistant IA : Flash, Code, Rédaction, Assistant WIDIP"), level: .n0),
             ChatModule(
                 chat: chat,
                 services: [
