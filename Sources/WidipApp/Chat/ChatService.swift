@@ -423,7 +423,7 @@ struct ChatService: Sendable {
     static let stillWriting = AppError(.conflict, code: "answer_in_progress", "Une réponse est encore en cours d'écriture : arrêtez-la ou attendez sa fin.")
     static let notConfigured = AppError(
         .unavailable, code: "llm_not_configured",
-        "Aucun modèle de langage n'est configuré : définissez OLLAMA_BASE_URL, MISTRAL_API_KEY ou OPENAI_BASE_URL (ou lancez ./run, qui démarre un modèle hors ligne)."
+        "Aucun modèle de langage n'est configuré : définissez OLLAMA_BASE_URL, MISTRAL_API_KEY ou OPENAI_BASE_URL."
     )
 
     static func quotaExceeded(_ usage: TokenUsage) -> AppError {
