@@ -40,31 +40,8 @@ struct ChatStreamListener: Service {
     let logger: Logger
 
     func run() async throws {
-        var backoff = Duration.milliseconds(100)
-        var attempt = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            attempt += 1
-            let id = attempt
-            let listening = Mutex(false)
-            do {
-                try await cancelWhenGracefulShutdown {
-                    let connection = try await PostgresConnection.connect(
-                        configuration: try database.connectionConfiguration(applicationName: "widip-chat-listener"), id: id, logger: logger
-                    )
-                    defer { Task { try? await connection.close() } }
-                    try await connection.listen(on: Self.channel) { notifications in
-                        listening.withLock { $0 = true }
-                        for try await notification in notifications { dispatch(notification.payload) }
-                    }
-                }
-            } catch {
-                if listening.withLock({ $0 }) { backoff = .milliseconds(100) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                logger.warning("Chat listener disconnected; reconnecting", metadata: ["retry_in": "\(backoff)", "error": "\(String(reflecting: error))"])
-            }
-            let delay = backoff
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
-            backoff = min(backoff * 2, .seconds(5))
+        await database.listenUntilShutdown(channel: Self.channel, applicationName: "widip-chat-listener", logger: logger) { notifications in
+            for try await notification in notifications { dispatch(notification.payload) }
         }
     }
 
