@@ -173,11 +173,12 @@ struct ChatTests {
                 let done = try #require(try await Self.send(server, alice, "mon secret").all().first("done")).json
                 let conversation = try #require(done["conversation_id"] as? String)
                 let message = try #require(done["message_id"] as? String)
-                for (method, path) in [
-                    (HTTPMethodName.get, "/api/chat/conversations/\(conversation)"), (.delete, "/api/chat/conversations/\(conversation)"),
+                let routes: [(HTTPRequest.Method, String)] = [
+                    (.get, "/api/chat/conversations/\(conversation)"), (.delete, "/api/chat/conversations/\(conversation)"),
                     (.get, "/api/chat/conversations/\(conversation)/export"),
-                ] {
-                    #expect(try await server.request(method.method, path, token: bob).status == .notFound, "\(path)")
+                ]
+                for (method, path) in routes {
+                    #expect(try await server.request(method, path, token: bob).status == .notFound, "\(path)")
                 }
                 #expect(try await server.request(.patch, "/api/chat/conversations/\(conversation)", json: ["title": "pris"], token: bob).status == .notFound)
                 #expect(try await server.request(.post, "/api/chat/messages/\(message)/stop", token: bob).status == .notFound)
@@ -278,11 +279,3 @@ struct ChatTests {
         }
     }
 }
-
-/// Names for the methods a table of routes tries.
-enum HTTPMethodName {
-    case get, delete
-
-    var method: HTTPRequest.Method { self == .get ? .get : .delete }
-}
-

@@ -79,20 +79,6 @@ struct ChatController {
     }
 
     struct MessageOutput: Encodable, Sendable {
-        struct Usage: Encodable, Sendable {
-            let promptTokens: Int
-            let completionTokens: Int
-            let totalTokens: Int
-            let estimated: Bool
-
-            enum CodingKeys: String, CodingKey {
-                case promptTokens = "prompt_tokens"
-                case completionTokens = "completion_tokens"
-                case totalTokens = "total_tokens"
-                case estimated
-            }
-        }
-
         let id: UUID
         let conversationID: UUID
         let role: String
@@ -100,7 +86,7 @@ struct ChatController {
         let mode: String?
         let status: String
         let model: String?
-        let usage: Usage?
+        let usage: ChatUsageOutput?
         let error: String?
         let feedback: String?
         let feedbackComment: String?
@@ -123,10 +109,7 @@ struct ChatController {
             model = record.model
             usage =
                 record.role == "assistant" && !record.isStreaming
-                ? Usage(
-                    promptTokens: record.promptTokens ?? 0, completionTokens: record.completionTokens ?? 0, totalTokens: record.tokensUsed,
-                    estimated: record.tokensEstimated
-                ) : nil
+                ? ChatUsageOutput(prompt: record.promptTokens ?? 0, completion: record.completionTokens ?? 0, total: record.tokensUsed, estimated: record.tokensEstimated) : nil
             error = record.errorMessage
             feedback = record.feedback.map { $0 > 0 ? "up" : "down" }
             feedbackComment = record.feedbackComment
@@ -225,7 +208,7 @@ struct ChatController {
             return stream(try await chat.editLastQuestion(id, content: content, mode: try Self.mode(input.mode), by: context.user), for: context.user)
         }
         users.get("/api/chat/messages/{id}/stream") { request, context in
-            let message = try await chat.ownMessage(try Self.id(context.parameters.get("id"), notFound: Self.messageNotFound), of: context.user)
+            let message = try await chat.ownMessage(try Self.id(context.parameters.get("id"), notFound: ChatService.messageNotFound), of: context.user)
             // Where the page stands: `from` or the SSE reconnection header, in characters.
             let from = request.formQuery["from"] ?? request.headers[HTTPField.Name("Last-Event-ID")!]
             guard let offset = Int(from ?? "0"), offset >= 0 else { throw AppError.invalidField("from", "Position attendue : un entier positif ou nul.") }
@@ -235,11 +218,11 @@ struct ChatController {
             }
         }
         users.post("/api/chat/messages/{id}/stop") { _, context in
-            let message = try await chat.stop(try Self.id(context.parameters.get("id"), notFound: Self.messageNotFound), by: context.user)
+            let message = try await chat.stop(try Self.id(context.parameters.get("id"), notFound: ChatService.messageNotFound), by: context.user)
             return JSONBody(MessageOutput(message))
         }
         users.put("/api/chat/messages/{id}/feedback") { request, context in
-            let id = try Self.id(context.parameters.get("id"), notFound: Self.messageNotFound)
+            let id = try Self.id(context.parameters.get("id"), notFound: ChatService.messageNotFound)
             let input = try await request.decodeJSON(FeedbackInput.self, context: context)
             let rating: Int? =
                 switch input.rating {
@@ -264,8 +247,6 @@ struct ChatController {
             [chat] in try? await chat.usage(of: user)
         }
     }
-
-    static let messageNotFound = AppError(.notFound, code: "message_not_found", "Message introuvable.")
 
     static func id(_ text: String?, notFound: AppError) throws -> UUID {
         guard let text, let id = UUID(uuidString: text) else { throw notFound }

@@ -3,6 +3,29 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
+/// What an answer cost, in the API and the stream's `done` event.
+struct ChatUsageOutput: Encodable, Sendable {
+    let promptTokens: Int
+    let completionTokens: Int
+    let totalTokens: Int
+    let estimated: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+        case totalTokens = "total_tokens"
+        case estimated
+    }
+
+    /// `total` for a row that has only it (Phase 1's `tokens_used`).
+    init(prompt: Int, completion: Int, total: Int? = nil, estimated: Bool) {
+        promptTokens = prompt
+        completionTokens = completion
+        totalTokens = total ?? prompt + completion
+        self.estimated = estimated
+    }
+}
+
 /// An answer as Server-Sent Events: `start` (ids, model), `queued` (position in line), `delta` (text, with the
 /// answer's length as the event id to resume from), `error` (a French message), then `done` (status, usage, quota).
 /// Comments (`: …`) keep proxies from closing a quiet stream.
@@ -24,20 +47,6 @@ enum ChatEventStream {
     }
 
     struct Done: Encodable, Sendable {
-        struct Usage: Encodable, Sendable {
-            let promptTokens: Int
-            let completionTokens: Int
-            let totalTokens: Int
-            let estimated: Bool
-
-            enum CodingKeys: String, CodingKey {
-                case promptTokens = "prompt_tokens"
-                case completionTokens = "completion_tokens"
-                case totalTokens = "total_tokens"
-                case estimated
-            }
-        }
-
         struct Tokens: Encodable, Sendable {
             let used: Int
             let quota: Int
@@ -53,7 +62,7 @@ enum ChatEventStream {
         let conversationID: UUID
         let status: String
         let error: String?
-        let usage: Usage
+        let usage: ChatUsageOutput
         let tokens: Tokens?
 
         enum CodingKeys: String, CodingKey {
@@ -99,10 +108,7 @@ enum ChatEventStream {
                         let tokens = await usage().map { Done.Tokens(used: $0.used, quota: $0.quota, resetsAt: $0.resetsAt) }
                         let done = Done(
                             messageID: messageID, conversationID: conversationID, status: end.status.rawValue, error: end.error,
-                            usage: .init(
-                                promptTokens: end.promptTokens, completionTokens: end.completionTokens, totalTokens: end.promptTokens + end.completionTokens,
-                                estimated: end.estimated
-                            ),
+                            usage: ChatUsageOutput(prompt: end.promptTokens, completion: end.completionTokens, estimated: end.estimated),
                             tokens: tokens
                         )
                         try await writer.write(event("done", json(done)))

@@ -74,7 +74,7 @@ struct ChatPages {
         group.get("/wibot") { request, context in try await page(request, context) }
         // One saved message rendered as on the page, for the script once an answer has ended.
         group.get("/wibot/messages/{id}") { _, context in
-            let message = try await chat.ownMessage(try ChatController.id(context.parameters.get("id"), notFound: ChatController.messageNotFound), of: context.user)
+            let message = try await chat.ownMessage(try ChatController.id(context.parameters.get("id"), notFound: ChatService.messageNotFound), of: context.user)
             return PageRenderer.html(try pages.renderer.render(ChatMessageFragment(message: view(message))))
         }
     }

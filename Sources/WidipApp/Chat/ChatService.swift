@@ -55,36 +55,38 @@ struct ChatService: Sendable {
 
     /// Answers the last question again: the last answer is replaced (its tokens stay counted).
     func regenerate(_ conversationID: UUID, mode: ChatMode?, by user: User) async throws -> Started {
-        try await countMessage(of: user)
-        let conversation = try await ownConversation(conversationID, of: user)
-        let mode = mode ?? ChatMode(rawValue: conversation.mode) ?? .flash
-        return try await start(mode: mode, for: user) { connection in
-            let messages = try await repository.messages(in: conversationID, on: connection)
-            guard let lastQuestion = messages.lastIndex(where: { $0.role == "user" }) else {
-                throw AppError(.conflict, code: "nothing_to_regenerate", "Cette conversation n'a pas encore de question à laquelle répondre.")
-            }
-            let after = messages[(lastQuestion + 1)...]
-            if after.contains(where: \.isStreaming) { throw Self.stillWriting }
-            try await repository.deleteMessages(after.map(\.id), on: connection)
-            return (conversationID, nil)
-        }
+        try await again(
+            conversationID, mode: mode, by: user,
+            nothing: AppError(.conflict, code: "nothing_to_regenerate", "Cette conversation n'a pas encore de question à laquelle répondre.")
+        ) { _, _ in }
     }
 
     /// Corrects the last question and answers it again; the answers after it are replaced.
     func editLastQuestion(_ conversationID: UUID, content: String, mode: ChatMode?, by user: User) async throws -> Started {
         let content = try Self.valid(content)
+        return try await again(
+            conversationID, mode: mode, by: user, nothing: AppError(.conflict, code: "nothing_to_edit", "Cette conversation n'a pas encore de question à modifier.")
+        ) {
+            question, connection in try await repository.updateContent(question, content: content, on: connection)
+        }
+    }
+
+    /// Answers the conversation's last question again, in the conversation's mode unless another is given: what came
+    /// after the question is deleted, and `change` may first alter the question.
+    private func again(
+        _ conversationID: UUID, mode: ChatMode?, by user: User, nothing: AppError,
+        change: @escaping @Sendable (_ question: UUID, PostgresConnection) async throws -> Void
+    ) async throws -> Started {
         try await countMessage(of: user)
         let conversation = try await ownConversation(conversationID, of: user)
         let mode = mode ?? ChatMode(rawValue: conversation.mode) ?? .flash
-        return try await start(mode: mode, for: user) { connection in
+        return try await start(mode: mode, for: user) { [repository] connection in
             let messages = try await repository.messages(in: conversationID, on: connection)
-            guard let lastQuestion = messages.lastIndex(where: { $0.role == "user" }) else {
-                throw AppError(.conflict, code: "nothing_to_edit", "Cette conversation n'a pas encore de question à modifier.")
-            }
+            guard let lastQuestion = messages.lastIndex(where: { $0.role == "user" }) else { throw nothing }
             let after = messages[(lastQuestion + 1)...]
             if after.contains(where: \.isStreaming) { throw Self.stillWriting }
             try await repository.deleteMessages(after.map(\.id), on: connection)
-            try await repository.updateContent(messages[lastQuestion].id, content: content, on: connection)
+            try await change(messages[lastQuestion].id, connection)
             return (conversationID, messages[lastQuestion].id)
         }
     }
@@ -122,7 +124,7 @@ struct ChatService: Sendable {
         }
         let history = try await repository.messages(in: conversation).filter { $0.id != answerID }
         let request = LLMRequest(model: model, messages: prompt(mode: mode, history: history), maxTokens: cap)
-        let answer = LiveAnswer(id: answerID, conversationID: conversation)
+        let answer = LiveAnswer(id: answerID)
         generations.register(answer)
         let events = answer.subscribe(from: 0)
         let task = Task { [self] in
@@ -267,9 +269,7 @@ struct ChatService: Sendable {
     }
 
     func ownMessage(_ id: UUID, of user: User) async throws -> MessageRecord {
-        guard let message = try await repository.message(id, of: user.id) else {
-            throw AppError(.notFound, code: "message_not_found", "Message introuvable.")
-        }
+        guard let message = try await repository.message(id, of: user.id) else { throw Self.messageNotFound }
         return message
     }
 
@@ -314,17 +314,21 @@ struct ChatService: Sendable {
         )
     }
 
-    /// Asks the answer to stop, wherever it is written, and returns it once saved as stopped (or as it ended).
+    /// Asks the answer to stop, wherever it is written, and returns it once saved as stopped (or as it ended). The
+    /// saved end is announced like every change of an answer being written (migration 0006).
     func stop(_ id: UUID, by user: User) async throws -> MessageRecord {
         let message = try await ownMessage(id, of: user)
         guard message.isStreaming else { return message }
-        _ = try await repository.requestStop(id)
-        generations.stop(id)
-        for _ in 0..<100 {
-            if let current = try await repository.message(id), !current.isStreaming { return current }
-            try await Task.sleep(for: .milliseconds(100))
+        return try await watchers.watching(id) { signal in
+            _ = try await repository.requestStop(id)
+            generations.stop(id)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if let current = try await repository.message(id), !current.isStreaming { return current }
+                await signal.wait(upTo: .seconds(1))
+            }
+            return try await ownMessage(id, of: user)
         }
-        return try await ownMessage(id, of: user)
     }
 
     // MARK: Conversations
@@ -420,6 +424,7 @@ struct ChatService: Sendable {
     }
 
     static let notFound = AppError(.notFound, code: "conversation_not_found", "Conversation introuvable.")
+    static let messageNotFound = AppError(.notFound, code: "message_not_found", "Message introuvable.")
     static let stillWriting = AppError(.conflict, code: "answer_in_progress", "Une réponse est encore en cours d'écriture : arrêtez-la ou attendez sa fin.")
     static let notConfigured = AppError(
         .unavailable, code: "llm_not_configured",

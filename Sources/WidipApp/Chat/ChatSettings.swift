@@ -109,7 +109,8 @@ public struct ChatSettings: Sendable {
 
     public init(
         providers: [Provider] = [], routes: [ChatMode: Route] = [:], timeouts: [ChatMode: Duration] = [:], maxTokens: [ChatMode: Int] = [:],
-        messagesPerMinute: Int = 30, stallTimeout: Duration = .seconds(30), offlineModel: String? = nil, historyCharacters: Int = 12_000
+        messagesPerMinute: Int = 30, stallTimeout: Duration = .seconds(30), offlineModel: String? = nil, historyCharacters: Int = 12_000,
+        openAIModel: String = "default"
     ) {
         self.providers = providers
         self.timeouts = timeouts
@@ -122,7 +123,7 @@ public struct ChatSettings: Sendable {
         // A mode without its own route goes to the first provider, with that provider's usual model for it.
         if let first = providers.first {
             for mode in ChatMode.allCases where routes[mode] == nil {
-                routes[mode] = Route(provider: first.name, model: Self.defaultModel(for: mode, on: first.name))
+                routes[mode] = Route(provider: first.name, model: Self.defaultModel(for: mode, on: first.name, openAIModel: openAIModel))
             }
         }
         self.routes = routes
@@ -132,7 +133,7 @@ public struct ChatSettings: Sendable {
     public func maxTokens(_ mode: ChatMode) -> Int { maxTokens[mode] ?? mode.defaultMaxTokens }
 
     /// PRD 3.1.1's models, named as each server knows them.
-    static func defaultModel(for mode: ChatMode, on provider: String, openAIModel: String = "default") -> String {
+    static func defaultModel(for mode: ChatMode, on provider: String, openAIModel: String) -> String {
         switch (provider, mode) {
         case ("mistral", .flash): "mistral-small-latest"
         case ("mistral", .code): "codestral-latest"
@@ -166,7 +167,6 @@ public struct ChatSettings: Sendable {
                 Provider(name: "openai", baseURL: Self.trimmed(base), apiKey: text("OPENAI_API_KEY"), maxConcurrent: try integer("OPENAI_MAX_CONCURRENT", 4, 1...1000))
             )
         }
-        let openAIModel = text("OPENAI_MODEL") ?? "default"
         var routes: [ChatMode: Route] = [:]
         for mode in ChatMode.allCases {
             let variable = "CHAT_MODEL_\(mode.rawValue.uppercased())"
@@ -180,13 +180,12 @@ public struct ChatSettings: Sendable {
                     throw ConfigError(variable: variable, problem: "le fournisseur « \(chosen) » n'est pas configuré")
                 }
                 routes[mode] = Route(provider: chosen, model: model)
-            } else if let first = providers.first {
-                routes[mode] = Route(provider: first.name, model: defaultModel(for: mode, on: first.name, openAIModel: openAIModel))
             }
         }
         return ChatSettings(
             providers: providers, routes: routes, messagesPerMinute: try integer("CHAT_MESSAGES_PER_MINUTE", 30, 1...10_000),
-            stallTimeout: .seconds(try integer("LLM_STALL_SECONDS", 30, 1...600)), offlineModel: text("LLM_OFFLINE_MODEL")
+            stallTimeout: .seconds(try integer("LLM_STALL_SECONDS", 30, 1...600)), offlineModel: text("LLM_OFFLINE_MODEL"),
+            openAIModel: text("OPENAI_MODEL") ?? "default"
         )
     }
 

@@ -4,13 +4,14 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// Pages of this instance attached to answers another instance writes, woken when that answer's row changes.
+/// Who waits on an answer's row on this instance (a page attached to an answer another instance writes, a stop
+/// waiting for the saved end), woken when the row changes.
 final class ChatWatchers: Sendable {
     private let watchers = Mutex<[UUID: [Int: WakeSignal]]>([:])
     private let nextKey = Atomic<Int>(0)
 
     /// Runs `body` with a signal woken each time the answer's row changes.
-    func watching<Value: Sendable>(_ id: UUID, _ body: (WakeSignal) async -> Value) async -> Value {
+    func watching<Value: Sendable>(_ id: UUID, _ body: (WakeSignal) async throws -> Value) async rethrows -> Value {
         let signal = WakeSignal()
         let key = nextKey.add(1, ordering: .relaxed).newValue
         watchers.withLock { $0[id, default: [:]][key] = signal }
@@ -20,7 +21,7 @@ final class ChatWatchers: Sendable {
                 if watchers[id]?.isEmpty == true { watchers.removeValue(forKey: id) }
             }
         }
-        return await body(signal)
+        return try await body(signal)
     }
 
     func wake(_ id: UUID) {

@@ -32,7 +32,6 @@ struct AnswerEnd: Sendable, Equatable {
 /// any number of requests read; a page that goes away only ends its own subscription.
 final class LiveAnswer: Sendable {
     let id: UUID
-    let conversationID: UUID
 
     private struct State {
         var text = ""
@@ -47,9 +46,8 @@ final class LiveAnswer: Sendable {
 
     private let state = Mutex(State())
 
-    init(id: UUID, conversationID: UUID) {
+    init(id: UUID) {
         self.id = id
-        self.conversationID = conversationID
     }
 
     func append(_ text: String) {
@@ -186,6 +184,4 @@ final class ChatGenerations: Sendable {
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
     }
-
-    var count: Int { running.withLock { $0.count } }
 }

@@ -94,6 +94,26 @@ func stopping<Peer, Value>(_ peer: Peer, _ stop: (Peer) -> () async -> Void, _ b
     }
 }
 
+/// Serves `router` on a free port of 127.0.0.1 in this process until the returned task is cancelled: the peers that
+/// stand for other systems in the tests.
+func serveInProcess(_ router: Router<BasicRequestContext>, name: String) async throws -> (port: Int, task: Task<Void, any Error>) {
+    var logger = Logger(label: name)
+    logger.logLevel = .critical
+    let (bound, announce) = AsyncStream<Int>.makeStream()
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in
+            announce.yield(channel.localAddress?.port ?? 0)
+            announce.finish()
+        },
+        logger: logger
+    )
+    let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+    var ports = bound.makeAsyncIterator()
+    guard let port = await ports.next() else { throw TestSetupError("the \(name) did not start") }
+    return (port, task)
+}
+
 /// A hung MCP server over a real socket: it accepts the connection and answers every POST with the head of an SSE
 /// stream, then nothing, as a server stuck behind a dead back end does.
 enum SilentMCPServer {
@@ -106,21 +126,8 @@ enum SilentMCPServer {
                 try await writer.finish(nil)
             })
         }
-        var logger = Logger(label: "silent-mcp")
-        logger.logLevel = .critical
-        let (bound, announce) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                announce.yield(channel.localAddress?.port ?? 0)
-                announce.finish()
-            },
-            logger: logger
-        )
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let (port, server) = try await serveInProcess(router, name: "silent MCP server")
         defer { server.cancel() }
-        var ports = bound.makeAsyncIterator()
-        guard let port = await ports.next() else { throw TestSetupError("the silent MCP server did not start") }
         return try await body("http://127.0.0.1:\(port)/mcp")
     }
 }

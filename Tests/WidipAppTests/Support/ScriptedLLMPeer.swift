@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Logging
 import NIOCore
 import Synchronization
 @testable import WidipApp
@@ -56,20 +55,7 @@ final class ScriptedLLMPeer: Sendable {
         }
         router.get("/v1/models") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"data\":[]}"))) }
         router.get("/api/tags") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"models\":[]}"))) }
-        var logger = Logger(label: "scripted-llm")
-        logger.logLevel = .critical
-        let (bound, announce) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                announce.yield(channel.localAddress?.port ?? 0)
-                announce.finish()
-            },
-            logger: logger
-        )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var ports = bound.makeAsyncIterator()
-        guard let port = await ports.next() else { throw TestSetupError("the scripted LLM peer did not start") }
+        let (port, task) = try await serveInProcess(router, name: "scripted LLM peer")
         let peer = ScriptedLLMPeer(port: port, task: task)
         box.peer.withLock { $0 = peer }
         return peer

@@ -18,6 +18,11 @@ struct LLMRequest: Sendable {
     var maxTokens: Int
     /// OpenAI-style function descriptions (`{"type":"function","function":{…}}`), for the assistant's tool loop.
     var tools: [JSONValue] = []
+
+    /// The turns as both wire formats spell them.
+    var wireMessages: JSONValue {
+        .array(messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) })
+    }
 }
 
 /// A piece of a streamed answer, in the order the provider sent it.

@@ -16,7 +16,7 @@ struct OpenAICompatibleProvider: LLMProvider {
     func stream(_ request: LLMRequest, receive: @escaping @Sendable (LLMChunk) async throws -> Void) async throws {
         var body: [String: JSONValue] = [
             "model": .string(request.model),
-            "messages": .array(request.messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) }),
+            "messages": request.wireMessages,
             "stream": .bool(true),
             "max_tokens": .number(Double(request.maxTokens)),
         ]

@@ -69,6 +69,4 @@ actor ProviderGate {
             waiter.position(offset + 1)
         }
     }
-
-    var queued: Int { waiting.count }
 }
