@@ -152,6 +152,23 @@ struct ChatTests {
         }
     }
 
+    @Test func theUsersListAndTheAccountShowRealUsageAgainstTheQuota() async throws {
+        try await ScriptedLLMPeer.with { peer in
+            try await Self.withChat(peer) { server in
+                let (user, token) = try await server.signedIn(.n1)
+                let (_, admin) = try await server.signedIn(.n4)
+                _ = try await Self.send(server, token, "Bonjour").all()
+                let me = try await server.request(.get, "/api/auth/me", token: token)
+                #expect((me.json["tokens"] as? [String: Any])?["used"] as? Int == 16)
+                let list = try await server.request(.get, "/api/users", token: admin)
+                let row = (list.json["users"] as? [[String: Any]])?.first { $0["id"] as? Int == user.id }
+                #expect(row?["tokens_used"] as? Int == 16)
+                let page = try await server.request(.get, "/utilisateurs", token: admin)
+                #expect(page.text.contains("16 jetons utilisés sur 30"), "the Tokens column of the users list")
+            }
+        }
+    }
+
     @Test func moreThanTheMessagesAllowedPerMinuteAreRefusedInFrench() async throws {
         try await ScriptedLLMPeer.with { peer in
             try await Self.withChat(peer, { $0.messagesPerMinute = 2 }) { server in

@@ -13,6 +13,7 @@ struct AuthController {
     let auth: AuthService
     let tokens: TokenService
     let proxies: TrustedProxies
+    let meter: TokenMeter
 
     struct LoginInput: Decodable {
         let username: String
@@ -81,10 +82,11 @@ struct AuthController {
         }
         group.get("/api/auth/me") { request, context in
             let user = context.user
+            let used = await meter.used(by: user.id)
             return JSONBody(
                 MeOutput(
-                    user: UserOutput(user), accreditationLevel: user.level, levelLabel: user.level.frenchLabel,
-                    tokens: TokenUsage(used: UserOutput(user).tokensUsed, quota: user.tokenQuota),
+                    user: UserOutput(user, tokensUsed: used), accreditationLevel: user.level, levelLabel: user.level.frenchLabel,
+                    tokens: TokenUsage(used: used, quota: user.tokenQuota),
                     csrfToken: tokens.csrfToken(sessionID: context.identity.sessionID)
                 )
             )

@@ -4,6 +4,7 @@ struct AuthModule: AppModule {
     let tokens: TokenService
     let sessions: SessionRepository
     let limiter: RateLimiter
+    let meter: TokenMeter
 
     var accessRules: [RouteRule] { AuthController.accessRules + LoginPages.accessRules }
 
@@ -15,7 +16,7 @@ struct AuthModule: AppModule {
     }
 
     func addRoutes(to routes: ModuleRoutes) {
-        AuthController(auth: auth, tokens: tokens, proxies: routes.proxies).addRoutes(public: routes.anyone, authenticated: routes.signedIn)
-        LoginPages(auth: auth, pages: routes.pages, proxies: routes.proxies).addRoutes(to: routes)
+        AuthController(auth: auth, tokens: tokens, proxies: routes.proxies, meter: meter).addRoutes(public: routes.anyone, authenticated: routes.signedIn)
+        LoginPages(auth: auth, pages: routes.pages, proxies: routes.proxies, meter: meter).addRoutes(to: routes)
     }
 }

@@ -14,6 +14,7 @@ struct LoginPages {
     let auth: AuthService
     let pages: Pages
     let proxies: TrustedProxies
+    let meter: TokenMeter
 
     func addRoutes(to routes: ModuleRoutes) {
         routes.anyone.get("/connexion") { request, context in
@@ -59,7 +60,7 @@ struct LoginPages {
     }
 
     func accountPage(_ context: AuthenticatedContext, errors: [String: String] = [:], notice: String? = nil) async -> AccountPage {
-        let user = UserOutput(context.user)
+        let user = UserOutput(context.user, tokensUsed: await meter.used(by: context.user.id))
         let format = pages.format
         let percent = user.tokenQuota > 0 ? min(100, user.tokensUsed * 100 / user.tokenQuota) : 100
         return AccountPage(

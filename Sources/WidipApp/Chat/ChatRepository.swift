@@ -276,13 +276,14 @@ struct ChatRepository: Sendable {
         )
     }
 
-    /// Month's usage of every user, for the users list's Tokens column.
-    func monthlyUsage() async throws -> [Int: Int] {
+    /// The month's usage of these users, for the users list's Tokens column.
+    func monthlyUsage(of userIDs: [Int]) async throws -> [Int: Int] {
         let zone = timeZone.identifier
         let result = try await client.query(
             """
             SELECT user_id, SUM(CASE WHEN settled THEN prompt_tokens + completion_tokens ELSE reserved_tokens END)::int
-            FROM chat_token_usage WHERE created_at >= date_trunc('month', NOW() AT TIME ZONE \(zone)) AT TIME ZONE \(zone)
+            FROM chat_token_usage
+            WHERE user_id = ANY(\(userIDs)) AND created_at >= date_trunc('month', NOW() AT TIME ZONE \(zone)) AT TIME ZONE \(zone)
             GROUP BY user_id
             """,
             logger: logger

@@ -36,6 +36,7 @@ public struct AppServices: Sendable {
     let safeguardLedger: SafeguardLedger
     let llm: LLMProviders
     let chat: ChatService
+    let tokenMeter: TokenMeter
     let approvalRepository: ApprovalRepository
 
     /// `approvals` is where L3+ approvals are checked: SAFEGUARD's ledger unless a test gives another.
@@ -92,8 +93,10 @@ public struct AppServices: Sendable {
         )
         let llm = LLMProviders(settings: config.chat, httpClient: httpClient)
         self.llm = llm
+        let chatRepository = ChatRepository(client: postgres, logger: logger, timeZone: config.displayTimeZone)
+        self.tokenMeter = TokenMeter(monthly: chatRepository.monthlyUsage(of:))
         self.chat = ChatService(
-            client: postgres, repository: ChatRepository(client: postgres, logger: logger, timeZone: config.displayTimeZone), llm: llm,
+            client: postgres, repository: chatRepository, llm: llm,
             generations: ChatGenerations(), watchers: ChatWatchers(), limiter: limiter, audit: audit, logger: logger
         )
     }
@@ -141,7 +144,7 @@ extension AppServices {
             HealthModule(health: HealthService(client: postgres, config: config, mcp: mcp, llm: llm, logger: logger)),
             OpenAPIModule(),
             MetricsModule(registry: metrics, token: config.metricsToken),
-            AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter),
+            AuthModule(auth: auth, tokens: tokens, sessions: sessions, limiter: limiter, meter: tokenMeter),
             HomeModule(),
             ChatModule(
                 chat: chat,
@@ -152,7 +155,7 @@ extension AppServices {
             ),
             safeguardModule,
             UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
-            UsersModule(users: users),
+            UsersModule(users: users, meter: tokenMeter),
             MCPModule(mcp: mcp, toolCalls: toolCalls),
             AuditModule(audit: audit, users: users, timeZone: config.displayTimeZone),
             RealtimeModule(

@@ -19,7 +19,7 @@ public struct UserOutput: Codable, Sendable, Equatable {
     public var role: String
     public var accreditationLevel: AccreditationLevel
     public var tokenQuota: Int
-    /// Tokens consumed by the user's chat messages (0 until the chat module records any).
+    /// Tokens the user's chat answers used this month (prompt and answer, as the providers report them).
     public var tokensUsed: Int
     public var active: Bool
     public var lastLoginAt: Date?

@@ -12,6 +12,7 @@ struct UsersController {
     ]
 
     let users: UsersService
+    let meter: TokenMeter
 
     struct CreateInput: Decodable {
         let username: String
@@ -49,7 +50,9 @@ struct UsersController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get("/api/users") { request, context in
-            JSONBody(UserListOutput(users: try await users.list(search: request.formQuery["search"]).map { UserOutput($0) }))
+            let list = try await users.list(search: request.formQuery["search"])
+            let used = await meter.used(by: list.map(\.id))
+            return JSONBody(UserListOutput(users: list.map { UserOutput($0, tokensUsed: used[$0.id] ?? 0) }))
         }
         group.post("/api/users") { request, context in
             let input = try await request.decodeJSON(CreateInput.self, context: context)
@@ -63,7 +66,8 @@ struct UsersController {
             return JSONBody(UserOutput(user), status: .created)
         }
         group.get("/api/users/{id}") { request, context in
-            JSONBody(UserOutput(try await users.get(id: try context.userIDParameter())))
+            let user = try await users.get(id: try context.userIDParameter())
+            return JSONBody(UserOutput(user, tokensUsed: await meter.used(by: user.id)))
         }
         group.put("/api/users/{id}") { request, context in
             let id = try context.userIDParameter()
@@ -76,11 +80,11 @@ struct UsersController {
                 ),
                 actorID: context.user.id, client: context.client(of: request)
             )
-            return JSONBody(UserOutput(user))
+            return JSONBody(UserOutput(user, tokensUsed: await meter.used(by: user.id)))
         }
         group.delete("/api/users/{id}") { request, context in
             let user = try await users.deactivate(id: try context.userIDParameter(), actorID: context.user.id, client: context.client(of: request))
-            return JSONBody(UserOutput(user))
+            return JSONBody(UserOutput(user, tokensUsed: await meter.used(by: user.id)))
         }
     }
 }

@@ -1,6 +1,7 @@
 /// User accounts and their accreditation levels (PRD 3.4): API and pages, super admins only.
 struct UsersModule: AppModule {
     let users: UsersService
+    let meter: TokenMeter
 
     var accessRules: [RouteRule] { UsersController.accessRules + UsersPages.accessRules }
 
@@ -14,7 +15,7 @@ struct UsersModule: AppModule {
     }
 
     func addRoutes(to routes: ModuleRoutes) {
-        UsersController(users: users).addRoutes(to: routes.signedIn)
-        UsersPages(users: users, pages: routes.pages).addRoutes(to: routes.signedIn)
+        UsersController(users: users, meter: meter).addRoutes(to: routes.signedIn)
+        UsersPages(users: users, pages: routes.pages, meter: meter).addRoutes(to: routes.signedIn)
     }
 }

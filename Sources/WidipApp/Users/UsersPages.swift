@@ -14,6 +14,7 @@ struct UsersPages {
 
     let users: UsersService
     let pages: Pages
+    let meter: TokenMeter
     var format: FrenchFormat { pages.format }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
@@ -23,7 +24,7 @@ struct UsersPages {
             let notice = request.formQuery["desactive"].map { "Le compte « \($0) » a été désactivé." }
             return try pages.response(
                 UsersPage(
-                    chrome: await pages.chrome("Utilisateurs", context, current: "/utilisateurs"), search: search, rows: list.map(userRow),
+                    chrome: await pages.chrome("Utilisateurs", context, current: "/utilisateurs"), search: search, rows: await rows(list),
                     count: Self.count(list.count, format: format), levels: Option.levels(selected: ""), notice: notice
                 )
             )
@@ -84,8 +85,13 @@ struct UsersPages {
         }
     }
 
-    func userRow(_ user: User) -> UserRow {
-        let output = UserOutput(user)
+    func rows(_ list: [User]) async -> [UserRow] {
+        let used = await meter.used(by: list.map(\.id))
+        return list.map { userRow($0, tokensUsed: used[$0.id] ?? 0) }
+    }
+
+    func userRow(_ user: User, tokensUsed: Int) -> UserRow {
+        let output = UserOutput(user, tokensUsed: tokensUsed)
         return UserRow(
             id: user.id, username: user.username, role: user.role, levelCode: user.level.rawValue,
             tokens: "\(format.compact(output.tokensUsed))/\(format.compact(output.tokenQuota))",
