@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import HummingbirdTesting
 import WidipTestSupport
 @testable import WidipApp
 
@@ -113,6 +114,48 @@ struct ChatTests {
                 // And saved whole.
                 let saved = try await server.request(.get, "/api/chat/conversations/\(rest.first("done")!.json["conversation_id"] as! String)", token: token)
                 #expect((saved.json["messages"] as? [[String: Any]])?.last?["content"] as? String == (1...40).map { "mot\($0) " }.joined())
+            }
+        }
+    }
+
+    @Test func aPageOnAnotherInstanceAttachesMidAnswerAndAStopThereReachesTheWriter() async throws {
+        try await ScriptedLLMPeer.with(slowPieces: 60) { peer in
+            try await Self.withChat(peer) { server in
+                let (_, token) = try await server.signedIn(.n1)
+                let stream = try await Self.send(server, token, "[lent] un rapport")
+                let head = try await stream.read(until: { $0.name == "delta" && ($0.json["text"] as? String) == "mot3 " })
+                let id = try #require(head.first("start")?.json["message_id"] as? String)
+                try await SecondServer.run(sharing: server, environment: ["OPENAI_BASE_URL": peer.openAIBaseURL]) { second in
+                    // From the start on the other instance: what was saved, then the rest as it is saved.
+                    let attached = try await SSEStream.open(port: second.port, .GET, "/api/chat/messages/\(id)/stream", token: token)
+                    let first = try await attached.read(until: { $0.name == "delta" && ($0.json["text"] as? String)?.contains("mot5 ") == true })
+                    #expect(first.text.hasPrefix("mot1 mot2 mot3 "))
+                    let stopped = try await second.request(.post, "/api/chat/messages/\(id)/stop", token: token)
+                    #expect(stopped.status == .ok)
+                    let rest = try await attached.all()
+                    #expect(rest.first("done")?.json["status"] as? String == "stopped")
+                    let original = try await stream.all()
+                    #expect(original.first("done")?.json["status"] as? String == "stopped", "the instance writing it stopped")
+                    #expect(first.text + rest.text == head.text + original.text, "both pages end with the same text")
+                }
+            }
+        }
+    }
+
+    @Test func aBusyProviderQueuesAnswersAndTellsTheirPosition() async throws {
+        try await ScriptedLLMPeer.with(slowPieces: 20) { peer in
+            try await Self.withChat(peer, { $0.providers[0].maxConcurrent = 1 }) { server in
+                let (_, token) = try await server.signedIn(.n1)
+                let first = try await Self.send(server, token, "[lent] premier")
+                _ = try await first.read(until: { $0.name == "delta" })
+                let second = try await Self.send(server, token, "second")
+                let events = try await second.all()
+                let queued = try #require(events.first("queued")).json
+                #expect(queued["position"] as? Int == 1)
+                #expect(queued["message"] as? String == "1 demande avant la vôtre")
+                #expect(events.first("done")?.json["status"] as? String == "complete", "served whole once the first is done")
+                #expect(try await first.all().first("done")?.json["status"] as? String == "complete")
+                #expect(peer.mostOpenStreams == 1, "never more at once than the provider takes")
             }
         }
     }

@@ -95,15 +95,14 @@ struct ChatRepository: Sendable {
 
     /// The text written so far from `offset` (in characters) on, and the status: what an attached page on another
     /// instance reads on each notification.
-    func progress(of id: UUID, from offset: Int) async throws -> (text: String, length: Int, status: String, stopRequested: Bool)? {
+    func progress(of id: UUID, from offset: Int) async throws -> (text: String, length: Int, status: String)? {
         let result = try await client.query(
             """
-            SELECT substr(content, \(offset + 1)), char_length(content), status, stop_requested_at IS NOT NULL
-            FROM messages WHERE id = \(id)
+            SELECT substr(content, \(offset + 1)::int), char_length(content), status FROM messages WHERE id = \(id)
             """,
             logger: logger
         )
-        for try await row in result.decode((String, Int, String, Bool).self) { return (row.0, row.1, row.2, row.3) }
+        for try await row in result.decode((String, Int, String).self) { return (row.0, row.1, row.2) }
         return nil
     }
 

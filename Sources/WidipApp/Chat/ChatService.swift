@@ -278,13 +278,22 @@ struct ChatService: Sendable {
     func attach(to message: MessageRecord, from offset: Int) async throws -> AnswerSubscription {
         if let live = generations.live(message.id) { return live.subscribe(from: offset) }
         let (stream, continuation) = AsyncStream.makeStream(of: AnswerEvent.self)
-        let task = Task { [repository, watchers] in
+        let task = Task { [repository, watchers, logger] in
             await watchers.watching(message.id) { signal in
                 defer { continuation.finish() }
                 var position = offset
                 var lastNews = ContinuousClock.now
                 while !Task.isCancelled {
-                    guard let progress = try? await repository.progress(of: message.id, from: position) else { return }
+                    let progress: (text: String, length: Int, status: String)?
+                    do {
+                        progress = try await repository.progress(of: message.id, from: position)
+                    } catch {
+                        if !Task.isCancelled {
+                            logger.warning("Chat answer not readable", metadata: ["message_id": "\(message.id)", "error": "\(String(reflecting: error))"])
+                        }
+                        return
+                    }
+                    guard let progress else { return }
                     if !progress.text.isEmpty {
                         continuation.yield(.delta(text: progress.text, end: progress.length))
                         position = progress.length
