@@ -143,43 +143,60 @@ struct ChatTests {
     }
 
     @Test func aBusyProviderQueuesAnswersAndTellsTheirPosition() async throws {
-        try await ScriptedLLMPeer.with(slowPieces: 20) { peer in
-            try await Self.withChat(peer, { $0.providers[0].maxConcurrent = 1 }) { server in
+        // The first answer would take two minutes (and may): it holds the provider's one place until it is stopped.
+        try await ScriptedLLMPeer.with(slowPieces: 2400) { peer in
+            try await Self.withChat(peer, {
+                $0.providers[0].maxConcurrent = 1
+                $0.timeouts[.flash] = .seconds(150)
+            }) { server in
                 let (_, token) = try await server.signedIn(.n1)
                 let first = try await Self.send(server, token, "[lent] premier")
-                _ = try await first.read(until: { $0.name == "delta" })
+                let firstHead = try await first.read(until: { $0.name == "delta" })
+                let firstID = try #require(firstHead.first("start")?.json["message_id"] as? String)
                 let second = try await Self.send(server, token, "second")
-                let events = try await second.all()
-                let queued = try #require(events.first("queued")).json
+                let waiting = try await second.read(until: { $0.name == "queued" })
+                let queued = try #require(waiting.first("queued")).json
                 #expect(queued["position"] as? Int == 1)
                 #expect(queued["message"] as? String == "1 demande avant la vôtre")
-                #expect(events.first("done")?.json["status"] as? String == "complete", "served whole once the first is done")
-                #expect(try await first.all().first("done")?.json["status"] as? String == "complete")
-                #expect(peer.mostOpenStreams == 1, "never more at once than the provider takes")
+                #expect(waiting.first("delta") == nil, "nothing written while in line")
+                #expect(peer.requests.count == 1, "the second is not sent to the provider while the first holds its place")
+                let stopped = try await server.request(.post, "/api/chat/messages/\(firstID)/stop", token: token)
+                #expect(stopped.json["status"] as? String == "stopped")
+                let rest = try await second.all()
+                #expect(rest.text == "Réponse à « second ».", "served whole once the place is free")
+                #expect(rest.first("done")?.json["status"] as? String == "complete")
             }
         }
     }
 
     @Test func aUserOverQuotaIsRefusedBeforeAnyModelCallAndConcurrentMessagesPassItByAtMostOneAnswer() async throws {
-        try await ScriptedLLMPeer.with { peer in
-            try await Self.withChat(peer, { $0.maxTokens[.flash] = 100 }) { server in
+        // Answers that would take two minutes: all three are in flight together, whatever the machine's load.
+        try await ScriptedLLMPeer.with(slowPieces: 2400) { peer in
+            try await Self.withChat(peer, {
+                $0.maxTokens[.flash] = 100
+                $0.timeouts[.flash] = .seconds(150)
+            }) { server in
                 let (user, token) = try await server.signedIn(.n1)
                 try await server.services.postgres.query("UPDATE users SET token_quota = 150 WHERE id = \(user.id)", logger: TestDatabase.logger)
-                // Three at once: each reserves its cap of 100 under the user's lock, so at most two start.
-                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                    for index in 0..<3 {
-                        group.addTask {
-                            let stream = try await Self.send(server, token, "question \(index)")
-                            _ = try await stream.all()
-                            return stream.status
-                        }
-                    }
-                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                // Three at once: each reserves its cap of 100 under the user's lock, so two start and the third is refused.
+                let streams = try await withThrowingTaskGroup(of: SSEStream.self) { group in
+                    for index in 0..<3 { group.addTask { try await Self.send(server, token, "[lent] question \(index)") } }
+                    return try await group.reduce(into: [SSEStream]()) { $0.append($1) }
                 }
+                let statuses = streams.map(\.status)
                 #expect(statuses.filter { $0 == 200 }.count == 2, "\(statuses)")
                 #expect(statuses.filter { $0 == 429 }.count == 1, "\(statuses)")
-                // Settled, the two answers cost what the provider reported; a quota at that is spent.
-                try await server.services.postgres.query("UPDATE users SET token_quota = 32 WHERE id = \(user.id)", logger: TestDatabase.logger)
+                for stream in streams where stream.status == 200 {
+                    let head = try await stream.read(until: { $0.name == "start" })
+                    let id = try #require(head.first("start")?.json["message_id"] as? String)
+                    _ = try await server.request(.post, "/api/chat/messages/\(id)/stop", token: token)
+                    _ = try await stream.all()
+                }
+                // Settled, the two answers cost what they wrote (estimated: the provider said nothing before the stop);
+                // a quota at that is spent.
+                let used = try #require(try await server.request(.get, "/api/chat/tokens", token: token).json["used"] as? Int)
+                #expect(used > 0 && used < 200, "the reservations were settled to what was written")
+                try await server.services.postgres.query("UPDATE users SET token_quota = \(used) WHERE id = \(user.id)", logger: TestDatabase.logger)
                 let requestsBefore = peer.requests.count
                 let refused = try await Self.send(server, token, "encore une")
                 #expect(refused.status == 429)
@@ -188,9 +205,9 @@ struct ChatTests {
                 #expect((error?["message"] as? String)?.contains("se renouvelle le 1") == true, "\(error ?? [:])")
                 #expect(peer.requests.count == requestsBefore, "no model call once over quota")
                 let tokens = try await server.request(.get, "/api/chat/tokens", token: token)
-                #expect(tokens.json["quota"] as? Int == 32)
-                #expect(tokens.json["used"] as? Int == 32, "what the provider reported for the two answers, 16 each")
-                #expect((tokens.json["by_mode"] as? [String: Int])?["flash"] == 32)
+                #expect(tokens.json["quota"] as? Int == used)
+                #expect(tokens.json["used"] as? Int == used)
+                #expect((tokens.json["by_mode"] as? [String: Int])?["flash"] == used)
             }
         }
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// One Server-Sent Event as a browser's EventSource would see it.
 struct SSEEvent: Sendable {
@@ -93,22 +94,28 @@ final class SSEStream: Sendable {
     /// Reads until `predicate` holds for an event, returning the events read so far (that one included).
     func read(until predicate: @escaping @Sendable (SSEEvent) -> Bool, within timeout: Duration = .seconds(60)) async throws -> [SSEEvent] {
         let events = events
+        let seen = Seen()
         return try await withThrowingTaskGroup(of: [SSEEvent].self) { group in
             group.addTask {
                 var collected: [SSEEvent] = []
                 for await event in events {
                     collected.append(event)
+                    seen.names.withLock { $0.append(event.name) }
                     if predicate(event) { return collected }
                 }
                 throw TestSetupError("the stream ended before the expected event: \(collected.map(\.name))")
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
-                throw TestSetupError("no expected event within \(timeout)")
+                throw TestSetupError("no expected event within \(timeout), after \(seen.names.withLock { $0 })")
             }
             defer { group.cancelAll() }
             return try await group.next()!
         }
+    }
+
+    private final class Seen: Sendable {
+        let names = Mutex<[String]>([])
     }
 
     func close() {

@@ -27,14 +27,12 @@ final class ScriptedLLMPeer: Sendable {
     struct State {
         var requests: [[String: JSONValue]] = []
         var open = 0
-        var mostOpen = 0
     }
 
     var openAIBaseURL: String { "http://127.0.0.1:\(port)/v1" }
     var ollamaBaseURL: String { "http://127.0.0.1:\(port)" }
     /// Streams being written now: a cancelled answer must close its upstream request.
     var openStreams: Int { recorded.state.withLock { $0.open } }
-    var mostOpenStreams: Int { recorded.state.withLock { $0.mostOpen } }
     var requests: [[String: JSONValue]] { recorded.state.withLock { $0.requests } }
 
     private init(port: Int, task: Task<Void, any Error>) {
@@ -114,10 +112,7 @@ final class ScriptedLLMPeer: Sendable {
         return Response(
             status: .ok, headers: [.contentType: contentType],
             body: ResponseBody { [self] writer in
-                recorded.state.withLock {
-                    $0.open += 1
-                    $0.mostOpen = max($0.mostOpen, $0.open)
-                }
+                recorded.state.withLock { $0.open += 1 }
                 defer { recorded.state.withLock { $0.open -= 1 } }
                 let format = Format(wire: wire)
                 if asked.contains("[outil]") {
