@@ -203,12 +203,14 @@ public struct SafeguardService: Sendable {
         _ id: String, by user: User, action: String, reason: String? = nil, client info: ClientInfo,
         _ change: @Sendable (ApprovalRequest, PostgresConnection) async throws -> Outcome
     ) async throws -> (request: ApprovalRequest, outcome: Outcome) {
-        let result: DecisionResult<Outcome> = try await client.transaction(logger: logger) { connection in
+        // The request is read back inside the transaction: the answer shows the decision as made, not what the
+        // executor (woken by the commit) has already made of it.
+        let (result, request): (DecisionResult<Outcome>, ApprovalRequest) = try await client.transaction(logger: logger) { connection in
             guard let request = try await repository.lock(id, on: connection) else { throw Self.notFound(id) }
             guard request.status == ApprovalStatus.pending.rawValue else { throw Self.alreadyDecided(request) }
             if request.expiresAt <= Date() {
                 try await expire(request, on: connection)
-                return .expired
+                return (.expired, try await repository.request(id, on: connection) ?? request)
             }
             try Self.check(user, mayDecide: request)
             let outcome = try await change(request, connection)
@@ -218,9 +220,9 @@ public struct SafeguardService: Sendable {
                 AuditEntry(userID: user.id, action: "safeguard.\(action)", targetType: "safeguard", targetID: id, details: .object(details), client: info),
                 on: connection
             )
-            return .done(outcome)
+            guard let decided = try await repository.request(id, on: connection) else { throw Self.notFound(id) }
+            return (.done(outcome), decided)
         }
-        guard let request = try await repository.request(id) else { throw Self.notFound(id) }
         switch result {
         case .expired: throw Self.alreadyDecided(request)
         case .done(let outcome): return (request, outcome)
