@@ -114,6 +114,12 @@ struct ChatTests {
                 // And saved whole.
                 let saved = try await server.request(.get, "/api/chat/conversations/\(rest.first("done")!.json["conversation_id"] as! String)", token: token)
                 #expect((saved.json["messages"] as? [[String: Any]])?.last?["content"] as? String == (1...40).map { "mot\($0) " }.joined())
+                // A position past any answer is refused before it reaches the database (it overflowed there once).
+                for far in ["9223372036854775807", "2147483647", "-1"] {
+                    let refused = try await server.request(.get, "/api/chat/messages/\(id)/stream?from=\(far)", token: token)
+                    #expect(refused.status == 400, "from=\(far)")
+                    #expect(refused.errorCode == "invalid_field")
+                }
             }
         }
     }

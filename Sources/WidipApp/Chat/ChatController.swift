@@ -27,6 +27,8 @@ struct ChatController {
 
     // MARK: Wire types
 
+    static let maximumOffset = 100_000_000
+
     struct SendInput: Decodable {
         let conversationID: String?
         let mode: String?
@@ -211,7 +213,10 @@ struct ChatController {
             let message = try await chat.ownMessage(try Self.id(context.parameters.get("id"), notFound: ChatService.messageNotFound), of: context.user)
             // Where the page stands: `from` or the SSE reconnection header, in characters.
             let from = request.formQuery["from"] ?? request.headers[HTTPField.Name("Last-Event-ID")!]
-            guard let offset = Int(from ?? "0"), offset >= 0 else { throw AppError.invalidField("from", "Position attendue : un entier positif ou nul.") }
+            // Bounded far beyond any answer, so that the position always fits the database's integer.
+            guard let offset = Int(from ?? "0"), (0...Self.maximumOffset).contains(offset) else {
+                throw AppError.invalidField("from", "Position attendue : un entier entre 0 et \(Self.maximumOffset).")
+            }
             let events = try await chat.attach(to: message, from: offset)
             return ChatEventStream.response(start: nil, events: events, messageID: message.id, conversationID: message.conversationID) {
                 try? await chat.usage(of: context.user)
