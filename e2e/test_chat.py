@@ -23,7 +23,16 @@ def test_an_answer_streams_survives_a_reload_and_can_be_stopped(page):
     answer = page.locator(".chat-message.from-wibot").last
     expect(answer.locator("strong", has_text="WIBOT")).to_be_visible()
     expect(answer.locator("pre code")).to_contain_text("Get-ADUser -Filter *")
+    # The code block is coloured by Debian's highlight.js (served by the app) and its Copy button copies it.
+    expect(answer.locator("pre code .hljs-built_in, pre code .hljs-keyword, pre code .hljs-parameter, pre code .hljs-params").first).to_be_visible()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    answer.get_by_role("button", name="Copier").click()
+    expect(answer.get_by_role("button", name="Copié")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").strip() == "Get-ADUser -Filter *"
     expect(page).to_have_url(re.compile(r"/wibot\?c=[0-9a-f-]{36}$"))
+    # The new conversation takes its title from the question and heads the list, without a reload.
+    expect(page.get_by_role("heading", name="Bonjour WIBOT")).to_be_visible()
+    expect(page.locator(".chat-conversations li.current")).to_contain_text("Bonjour WIBOT")
     expect(page.locator("#chat-usage")).not_to_have_text(usage_before)
     screenshot(page, "wibot-conversation")
 

@@ -27,11 +27,13 @@ ensure_venv() {
   fi
 }
 
-# Installs the Debian packages whose command is missing ("command:package" or just "package").
+# Installs the Debian packages whose command or file is missing ("command:package", "/path:package" or "package").
 ensure_debian_packages() {
   local wanted=()
   for spec in "$@"; do
-    command -v "${spec%%:*}" >/dev/null || wanted+=("${spec##*:}")
+    local probe="${spec%%:*}"
+    if [ "${probe#/}" != "$probe" ]; then [ -e "$probe" ] || wanted+=("${spec##*:}")
+    else command -v "$probe" >/dev/null || wanted+=("${spec##*:}"); fi
   done
   [ ${#wanted[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null || die "installez : ${wanted[*]}"

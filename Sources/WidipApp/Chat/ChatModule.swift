@@ -23,7 +23,10 @@ struct ChatModule: AppModule {
 
     func addRoutes(to routes: ModuleRoutes) {
         ChatController(chat: chat).addRoutes(to: routes.signedIn)
-        ChatPages(chat: chat, pages: routes.pages).addRoutes(to: routes.signedIn)
+        ChatPages(
+            chat: chat, pages: routes.pages,
+            highlightScript: chat.settings.highlightScriptDirectory.map { _ in ChatSettings.highlightURLBase + "/highlight.min.js" }
+        ).addRoutes(to: routes.signedIn)
     }
 }
 

@@ -30,6 +30,8 @@ struct ChatConversationLink: Sendable {
 
 struct ChatModeOption: Sendable {
     let value: String
+    /// The provider answering this mode, for the script that warns when it does not answer.
+    let provider: String?
     let label: String
     let summary: String
     let timeout: String
@@ -52,6 +54,7 @@ struct ChatPage: PageModel {
     let notConfigured: Bool
     let search: String
     let searchEmpty: Bool
+    let highlightScript: String?
 }
 
 struct ChatMessageFragment: PageModel {
@@ -68,6 +71,8 @@ struct ChatPages {
 
     let chat: ChatService
     let pages: Pages
+    /// Where the page loads highlight.js from, when the app serves it.
+    let highlightScript: String?
     var format: FrenchFormat { pages.format }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
@@ -104,13 +109,13 @@ struct ChatPages {
                 messages: current?.1.map(view) ?? [],
                 modes: ChatMode.allCases.map {
                     ChatModeOption(
-                        value: $0.rawValue, label: $0.label, summary: $0.summary, timeout: settings.timeout($0).frenchSeconds, selected: $0 == selectedMode
+                        value: $0.rawValue, provider: settings.routes[$0]?.provider, label: $0.label, summary: $0.summary, timeout: settings.timeout($0).frenchSeconds, selected: $0 == selectedMode
                     )
                 },
                 usageText: "\(format.integer(usage.used)) / \(format.integer(usage.quota)) jetons ce mois-ci", usageRatio: ratio,
                 usageClass: ratio >= 100 ? "status-critical" : (ratio >= 80 ? "status-warning" : "status-ok"),
                 resetText: "Renouvelé le \(format.day(usage.resetsAt))", offlineModel: settings.offlineModel, notConfigured: !chat.llm.isConfigured,
-                search: search, searchEmpty: !search.isEmpty && list.isEmpty
+                search: search, searchEmpty: !search.isEmpty && list.isEmpty, highlightScript: highlightScript
             )
         )
     }

@@ -106,11 +106,14 @@ public struct ChatSettings: Sendable {
     public var offlineModel: String?
     /// How much of the conversation is sent back with each message (characters, newest kept).
     public var historyCharacters: Int
+    /// Debian's libjs-highlight.js, served under `/static/highlight/` to colour code blocks when it is installed
+    /// (`HIGHLIGHT_JS_DIR`); without it code blocks are shown plain.
+    public var highlightDirectory: String
 
     public init(
         providers: [Provider] = [], routes: [ChatMode: Route] = [:], timeouts: [ChatMode: Duration] = [:], maxTokens: [ChatMode: Int] = [:],
         messagesPerMinute: Int = 30, stallTimeout: Duration = .seconds(30), offlineModel: String? = nil, historyCharacters: Int = 12_000,
-        openAIModel: String = "default"
+        openAIModel: String = "default", highlightDirectory: String = ChatSettings.debianHighlightDirectory
     ) {
         self.providers = providers
         self.timeouts = timeouts
@@ -119,6 +122,7 @@ public struct ChatSettings: Sendable {
         self.stallTimeout = stallTimeout
         self.offlineModel = offlineModel
         self.historyCharacters = historyCharacters
+        self.highlightDirectory = highlightDirectory
         var routes = routes
         // A mode without its own route goes to the first provider, with that provider's usual model for it.
         if let first = providers.first {
@@ -127,6 +131,14 @@ public struct ChatSettings: Sendable {
             }
         }
         self.routes = routes
+    }
+
+    public static let debianHighlightDirectory = "/usr/share/javascript/highlight.js"
+    static let highlightURLBase = "/static/highlight"
+
+    /// The directory to serve highlight.js from, when its script is really there.
+    var highlightScriptDirectory: String? {
+        FileManager.default.isReadableFile(atPath: highlightDirectory + "/highlight.min.js") ? highlightDirectory : nil
     }
 
     public func timeout(_ mode: ChatMode) -> Duration { timeouts[mode] ?? mode.defaultTimeout }
@@ -185,7 +197,7 @@ public struct ChatSettings: Sendable {
         return ChatSettings(
             providers: providers, routes: routes, messagesPerMinute: try integer("CHAT_MESSAGES_PER_MINUTE", 30, 1...10_000),
             stallTimeout: .seconds(try integer("LLM_STALL_SECONDS", 30, 1...600)), offlineModel: text("LLM_OFFLINE_MODEL"),
-            openAIModel: text("OPENAI_MODEL") ?? "default"
+            openAIModel: text("OPENAI_MODEL") ?? "default", highlightDirectory: text("HIGHLIGHT_JS_DIR") ?? Self.debianHighlightDirectory
         )
     }
 

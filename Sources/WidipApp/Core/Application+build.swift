@@ -226,6 +226,14 @@ func buildRouter(services: AppServices, modules: [any AppModule]) async throws -
             )
         )
     }
+    if let highlight = config.chat.highlightScriptDirectory {
+        router.add(
+            middleware: FileMiddleware(
+                highlight, urlBasePath: ChatSettings.highlightURLBase, cacheControl: .init([(MediaType(type: .application), [.maxAge(86_400)])]),
+                logger: services.logger
+            )
+        )
+    }
     router.add(
         middleware: AccessMiddleware(
             table: table, tokens: services.tokens, limiter: services.limiter, requestsPerMinute: config.rateLimitPerMinute,

@@ -84,7 +84,7 @@ async function readEvents(response, onEvent) {
 
 async function follow(response, article) {
   const body = article.querySelector(".chat-body");
-  current = { id: article.dataset.messageId ?? null, article, body };
+  current = { id: article.dataset.messageId ?? null, article, body, question: article.dataset.question };
   busy(true);
   let finished = false;
   try {
@@ -96,6 +96,7 @@ async function follow(response, article) {
           if (!main.dataset.conversationId) {
             main.dataset.conversationId = data.conversation_id.toLowerCase();
             history.replaceState(null, "", `/wibot?c=${main.dataset.conversationId}`);
+            showNewConversation(current.question ?? "");
           }
           break;
         case "queued":
@@ -126,13 +127,103 @@ async function follow(response, article) {
   current = null;
 }
 
+// A conversation the first question just created: its title (the server's rule: the first line, cut at a word
+// after 60 characters) and its place at the top of the list, without reloading the page.
+function showNewConversation(question) {
+  const firstLine = question.split(/\r?\n/)[0];
+  let title = firstLine;
+  if ([...firstLine].length > 60) {
+    const cut = [...firstLine].slice(0, 60).join("");
+    title = `${cut.includes(" ") ? cut.slice(0, cut.lastIndexOf(" ")) : cut}…`;
+  }
+  document.getElementById("chat-title").textContent = title;
+  const list = document.querySelector(".chat-conversations");
+  for (const item of list.querySelectorAll("li.current")) {
+    item.classList.remove("current");
+    item.querySelector("a")?.removeAttribute("aria-current");
+  }
+  const item = document.createElement("li");
+  item.className = "current";
+  const link = document.createElement("a");
+  link.href = `/wibot?c=${main.dataset.conversationId}`;
+  link.setAttribute("aria-current", "page");
+  link.textContent = title;
+  const when = document.createElement("span");
+  when.className = "muted";
+  when.textContent = "à l'instant";
+  item.append(link, " ", when);
+  list.prepend(item);
+}
+
 async function replaceWithSaved(article, id) {
   const response = await fetch(`/wibot/messages/${encodeURIComponent(id)}`, { headers: { Accept: "text/html" } });
   if (!response.ok) return;
   const template = document.createElement("template");
   template.innerHTML = await response.text();
   const saved = template.content.firstElementChild;
-  if (saved) article.replaceWith(saved);
+  if (!saved) return;
+  article.replaceWith(saved);
+  decorateCode(saved);
+}
+
+// highlight.js (Debian's libjs-highlight.js, served by the app when installed) is a classic script of 800 kB: loaded
+// once, only when an answer has a code block whose language it knows. Only named languages are coloured: guessing
+// runs every grammar over the text.
+let highlighter = null;
+function loadHighlighter() {
+  highlighter ??= new Promise((resolve) => {
+    const script = document.createElement("script");
+    script.src = main.dataset.highlight;
+    script.onload = () => resolve(window.hljs ?? null);
+    script.onerror = () => resolve(null);
+    document.head.append(script);
+  });
+  return highlighter;
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  // Plain HTTP on a LAN has no clipboard API: the older way still works there.
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.append(area);
+  area.select();
+  const copied = document.execCommand("copy");
+  area.remove();
+  if (!copied) throw new Error("copy refused");
+}
+
+function decorateCode(root) {
+  const blocks = [...root.querySelectorAll(".code-block:not([data-ready])")];
+  for (const block of blocks) {
+    block.dataset.ready = "true";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "code-copy";
+    button.textContent = "Copier";
+    button.addEventListener("click", async () => {
+      try {
+        await copyText(block.querySelector("code").textContent);
+        button.textContent = "Copié";
+      } catch {
+        button.textContent = "Copie impossible";
+      }
+      setTimeout(() => (button.textContent = "Copier"), 2000);
+    });
+    block.prepend(button);
+  }
+  const named = blocks.map((block) => block.querySelector('code[class^="language-"]')).filter(Boolean);
+  if (!named.length || !main.dataset.highlight) return;
+  loadHighlighter().then((hljs) => {
+    if (!hljs) return;
+    for (const code of named) {
+      if (!hljs.getLanguage(code.className.slice("language-".length))) continue;
+      (hljs.highlightElement ?? hljs.highlightBlock).call(hljs, code);
+    }
+  });
 }
 
 form.addEventListener("submit", async (event) => {
@@ -145,6 +236,7 @@ form.addEventListener("submit", async (event) => {
   bubble(true, content);
   input.value = "";
   const article = bubble(false, "");
+  article.dataset.question = content;
   let response;
   try {
     response = await fetch("/api/chat/message", { method: "POST", headers: headers(true), body: JSON.stringify(payload) });
@@ -212,6 +304,24 @@ document.getElementById("chat-delete")?.addEventListener("click", async () => {
   if (!response.ok) return showError(await errorMessage(response));
   location.href = "/wibot";
 });
+
+decorateCode(thread);
+
+// Whether the selected mode's provider answers, from the health view: said before a question is lost on it.
+let health = null;
+async function checkProvider() {
+  const box = document.getElementById("chat-provider");
+  const provider = mode.selectedOptions[0]?.dataset.provider;
+  if (!provider) return;
+  health ??= fetch("/api/workflows/health", { headers: { Accept: "application/json" } })
+    .then((response) => (response.ok ? response.json() : null))
+    .catch(() => null);
+  const component = (await health)?.components?.find((item) => item.name === `llm:${provider}`);
+  box.hidden = !component || component.status === "ok";
+  if (!box.hidden) box.textContent = `${component.detail} en ce moment : la réponse à votre question risque d'échouer.`;
+}
+mode.addEventListener("change", checkProvider);
+checkProvider();
 
 // An answer still being written when the page was (re)loaded: attach to it from where the page stands.
 const streaming = thread.querySelector('[data-streaming="true"]');
