@@ -119,6 +119,16 @@ let package = Package(
             path: "bench/SafeguardBench"
         ),
         .executableTarget(
+            name: "widip-bench-chat",
+            dependencies: [
+                "WidipApp",
+                "WidipTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/ChatBench"
+        ),
+        .executableTarget(
             name: "widip-bench-auth",
             dependencies: [
                 "WidipApp",

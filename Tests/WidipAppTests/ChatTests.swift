@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
+import Synchronization
 import Testing
 import HummingbirdTesting
 import WidipTestSupport
@@ -359,6 +361,36 @@ struct ChatTests {
             #expect(refused.status == 503)
             #expect(refused.errorBody?.contains("OLLAMA_BASE_URL") == true)
             #expect(try await server.request(.get, "/api/chat/conversations", token: token).json["total"] as? Int == 0, "nothing stored")
+        }
+    }
+
+    /// The assistant's tool loop (next issue) needs both providers to hand over tool calls streamed in pieces.
+    @Test(arguments: [ScriptedLLMPeer.Wire.openAI, .ollama])
+    func bothProvidersPassToolsAndHandBackStreamedToolCallsWithTheirUsage(wire: ScriptedLLMPeer.Wire) async throws {
+        try await ScriptedLLMPeer.with { peer in
+            let providers = LLMProviders(settings: peer.settings(wire: wire), httpClient: .shared)
+            let (entry, model) = try #require(providers.route(.assistant))
+            let tool: JSONValue = .object([
+                "type": "function",
+                "function": .object(["name": "glpi_search_client", "description": "Cherche un client", "parameters": .object(["type": "object"])]),
+            ])
+            let chunks = Mutex<[LLMChunk]>([])
+            try await entry.provider.stream(
+                LLMRequest(model: model, messages: [LLMMessage(role: .user, content: "[outil] le client St-Jean")], maxTokens: 256, tools: [tool])
+            ) { chunk in chunks.withLock { $0.append(chunk) } }
+            let received = chunks.withLock { $0 }
+            var names: [Int: String] = [:]
+            var arguments: [Int: String] = [:]
+            for case .toolCall(let index, _, let name, let delta) in received {
+                if let name { names[index] = name }
+                arguments[index, default: ""] += delta
+            }
+            #expect(names == [0: "glpi_search_client"])
+            let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(arguments[0]).utf8))
+            #expect(parsed == .object(["query": "St-Jean"]))
+            #expect(received.contains(.usage(prompt: 30, completion: 9)))
+            #expect(received.contains(.finished(reason: "tool_calls")))
+            #expect(peer.requests.last?["tools"] == .array([tool]), "the tools reach the model")
         }
     }
 }

@@ -106,26 +106,46 @@ struct ChatRepository: Sendable {
         return nil
     }
 
-    func insertMessage(
-        in conversationID: UUID, role: LLMMessage.Role, content: String, mode: ChatMode, status: MessageStatus, provider: String? = nil, model: String? = nil,
-        leaseUntil: Duration? = nil, on connection: PostgresConnection
-    ) async throws -> UUID {
-        let lease = leaseUntil.map { Double($0.components.seconds) }
+    /// An answer's row, its question's row when the question is new, and the answer's quota reservation, in one
+    /// statement (one round trip before the first token). The branches of a UNION ALL are read in order (writes are
+    /// never parallel), so the question's `seq` comes before its answer's.
+    func insertTurn(
+        question text: String?, in conversationID: UUID, mode: ChatMode, provider: String, model: String, lease: Duration, reserving tokens: Int,
+        for userID: Int, on connection: PostgresConnection
+    ) async throws -> (question: UUID?, answer: UUID) {
+        let lease = Double(lease.components.seconds)
         let result = try await connection.query(
             """
-            INSERT INTO messages (conversation_id, role, content, mode, status, provider, model, lease_until)
-            VALUES (\(conversationID), \(role.rawValue), \(content), \(mode.rawValue), \(status.rawValue), \(provider), \(model),
-                    CASE WHEN \(lease)::float8 IS NULL THEN NULL ELSE NOW() + make_interval(secs => \(lease)::float8) END)
-            RETURNING id
+            WITH inserted AS (
+                INSERT INTO messages (conversation_id, role, content, mode, status, provider, model, lease_until)
+                SELECT \(conversationID), 'user', \(text)::text, \(mode.rawValue), 'complete', NULL, NULL, NULL WHERE \(text)::text IS NOT NULL
+                UNION ALL
+                SELECT \(conversationID), 'assistant', '', \(mode.rawValue), 'streaming', \(provider), \(model), NOW() + make_interval(secs => \(lease)::float8)
+                RETURNING id, role
+            ), reserved AS (
+                INSERT INTO chat_token_usage (user_id, message_id, mode, provider, model, reserved_tokens)
+                SELECT \(userID), id, \(mode.rawValue), \(provider), \(model), \(tokens) FROM inserted WHERE role = 'assistant'
+            )
+            SELECT id, role FROM inserted
             """,
             logger: logger
         )
-        for try await id in result.decode(UUID.self) { return id }
-        throw AppError.internalFailure
+        var question: UUID?
+        var answer: UUID?
+        for try await (id, role) in result.decode((UUID, String).self) {
+            if role == "assistant" { answer = id } else { question = id }
+        }
+        guard let answer, (question == nil) == (text == nil) else { throw AppError.internalFailure }
+        return (question, answer)
     }
 
-    func touchConversation(_ id: UUID, mode: ChatMode, on connection: PostgresConnection) async throws {
-        try await connection.query("UPDATE conversations SET updated_at = NOW(), mode = \(mode.rawValue) WHERE id = \(id)", logger: logger)
+    /// Marks the conversation as just used, in `mode`; false when it is not the user's.
+    func touchConversation(_ id: UUID, of userID: Int, mode: ChatMode, on connection: PostgresConnection) async throws -> Bool {
+        let result = try await connection.query(
+            "UPDATE conversations SET updated_at = NOW(), mode = \(mode.rawValue) WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger
+        )
+        for try await _ in result.decode(UUID.self) { return true }
+        return false
     }
 
     /// Writes what the answer says so far and renews the lease of the instance writing it. Only a row still being
@@ -261,18 +281,6 @@ struct ChatRepository: Sendable {
             }
         }
         return usage
-    }
-
-    func reserve(
-        _ tokens: Int, for messageID: UUID, userID: Int, mode: ChatMode, provider: String, model: String, on connection: PostgresConnection
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO chat_token_usage (user_id, message_id, mode, provider, model, reserved_tokens)
-            VALUES (\(userID), \(messageID), \(mode.rawValue), \(provider), \(model), \(tokens))
-            """,
-            logger: logger
-        )
     }
 
     /// The month's usage of these users, for the users list's Tokens column.

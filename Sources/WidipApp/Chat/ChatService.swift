@@ -40,16 +40,13 @@ struct ChatService: Sendable {
     func send(_ content: String, mode: ChatMode, to conversationID: UUID?, by user: User, client info: ClientInfo) async throws -> Started {
         let content = try Self.valid(content)
         try await countMessage(of: user)
-        return try await start(mode: mode, for: user) { connection in
-            let conversation: UUID
-            if let conversationID {
-                guard try await repository.conversation(conversationID, of: user.id, on: connection) != nil else { throw Self.notFound }
-                conversation = conversationID
-            } else {
-                conversation = try await repository.createConversation(of: user.id, title: Self.title(from: content), mode: mode, on: connection)
+        return try await start(mode: mode, for: user) { [repository] connection in
+            guard let conversationID else {
+                let created = try await repository.createConversation(of: user.id, title: Self.title(from: content), mode: mode, on: connection)
+                return Turn(conversation: created, question: .new(content), isNewConversation: true)
             }
-            let message = try await repository.insertMessage(in: conversation, role: .user, content: content, mode: mode, status: .complete, on: connection)
-            return (conversation, message)
+            guard try await repository.touchConversation(conversationID, of: user.id, mode: mode, on: connection) else { throw Self.notFound }
+            return Turn(conversation: conversationID, question: .new(content), isNewConversation: false)
         }
     }
 
@@ -87,7 +84,8 @@ struct ChatService: Sendable {
             if after.contains(where: \.isStreaming) { throw Self.stillWriting }
             try await repository.deleteMessages(after.map(\.id), on: connection)
             try await change(messages[lastQuestion].id, connection)
-            return (conversationID, messages[lastQuestion].id)
+            _ = try await repository.touchConversation(conversationID, of: user.id, mode: mode, on: connection)
+            return Turn(conversation: conversationID, question: .existing(messages[lastQuestion].id), isNewConversation: false)
         }
     }
 
@@ -102,27 +100,49 @@ struct ChatService: Sendable {
         }
     }
 
-    /// Checks and reserves the quota, writes the question (`prepare`) and an empty answer in one transaction, then
-    /// starts the answer.
+    /// The question an answer is for, as `prepare` leaves it: the conversation is already there and touched.
+    struct Turn: Sendable {
+        enum Question: Sendable {
+            /// Saved with the answer's row, in the same statement.
+            case new(String)
+            case existing(UUID)
+        }
+
+        let conversation: UUID
+        let question: Question
+        /// Its history is the question alone: nothing to read back.
+        let isNewConversation: Bool
+    }
+
+    /// Checks and reserves the quota, prepares the conversation (`prepare`), writes the question and an empty answer
+    /// in one transaction, then starts the answer. Every round trip here is time before the first token, hence the
+    /// rows written together (`insertTurn`) and no history read for a new conversation.
     private func start(
-        mode: ChatMode, for user: User, _ prepare: @escaping @Sendable (PostgresConnection) async throws -> (conversation: UUID, question: UUID?)
+        mode: ChatMode, for user: User, _ prepare: @escaping @Sendable (PostgresConnection) async throws -> Turn
     ) async throws -> Started {
         guard let (entry, model) = llm.route(mode) else { throw Self.notConfigured }
         let cap = settings.maxTokens(mode)
         let repository = repository
-        let (conversation, question, answerID) = try await client.transaction(logger: logger) { connection in
+        let (turn, question, answerID) = try await client.transaction(logger: logger) { connection in
             let usage = try await repository.lockUsage(of: user.id, on: connection)
             guard usage.used < usage.quota else { throw Self.quotaExceeded(usage) }
-            let (conversation, question) = try await prepare(connection)
-            let answer = try await repository.insertMessage(
-                in: conversation, role: .assistant, content: "", mode: mode, status: .streaming, provider: entry.settings.name, model: model,
-                leaseUntil: Self.lease, on: connection
+            let turn = try await prepare(connection)
+            let newQuestion: String? = if case .new(let content) = turn.question { content } else { nil }
+            let (question, answer) = try await repository.insertTurn(
+                question: newQuestion, in: turn.conversation, mode: mode, provider: entry.settings.name, model: model, lease: Self.lease,
+                reserving: cap, for: user.id, on: connection
             )
-            try await repository.reserve(cap, for: answer, userID: user.id, mode: mode, provider: entry.settings.name, model: model, on: connection)
-            try await repository.touchConversation(conversation, mode: mode, on: connection)
-            return (conversation, question, answer)
+            let questionID: UUID? = if case .existing(let id) = turn.question { id } else { question }
+            return (turn, questionID, answer)
         }
-        let history = try await repository.messages(in: conversation).filter { $0.id != answerID }
+        let history: [LLMMessage] =
+            if turn.isNewConversation, case .new(let content) = turn.question {
+                [LLMMessage(role: .user, content: content)]
+            } else {
+                try await repository.messages(in: turn.conversation).filter { $0.id != answerID }.compactMap { message in
+                    LLMMessage.Role(rawValue: message.role).map { LLMMessage(role: $0, content: message.content) }
+                }
+            }
         let request = LLMRequest(model: model, messages: prompt(mode: mode, history: history), maxTokens: cap)
         let answer = LiveAnswer(id: answerID)
         generations.register(answer)
@@ -133,19 +153,20 @@ struct ChatService: Sendable {
         }
         generations.attach(task, to: answerID)
         return Started(
-            conversationID: conversation, userMessageID: question, messageID: answerID, mode: mode, provider: entry.settings.name, model: model, events: events
+            conversationID: turn.conversation, userMessageID: question, messageID: answerID, mode: mode, provider: entry.settings.name, model: model,
+            events: events
         )
     }
 
     /// The mode's instructions, then as much of the conversation as the budget allows, newest kept.
-    func prompt(mode: ChatMode, history: [MessageRecord]) -> [LLMMessage] {
+    func prompt(mode: ChatMode, history: [LLMMessage]) -> [LLMMessage] {
         var budget = settings.historyCharacters
         var turns: [LLMMessage] = []
         for message in history.reversed() {
-            guard let role = LLMMessage.Role(rawValue: message.role), role == .user || role == .assistant, !message.content.isEmpty else { continue }
+            guard message.role == .user || message.role == .assistant, !message.content.isEmpty else { continue }
             if !turns.isEmpty && message.content.count > budget { break }
             budget -= message.content.count
-            turns.append(LLMMessage(role: role, content: message.content))
+            turns.append(message)
         }
         return [LLMMessage(role: .system, content: mode.systemPrompt)] + turns.reversed()
     }

@@ -63,8 +63,10 @@ public struct AppServices: Sendable {
             client: postgres, users: userRepository, sessions: sessions, audit: audit, hasher: hasher, tokens: tokens, limiter: limiter, logger: logger
         )
         var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
-        // Concurrent tool calls each hold a connection for their whole reply; the default of 8 would queue them.
-        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        // Concurrent tool calls and streamed answers each hold a connection for their whole reply; the default of 8
+        // would queue them, and a request kept waiting for a connection fails after the connect timeout. A model
+        // server gets as many as its queue lets through (`*_MAX_CONCURRENT`), plus room for its health probe.
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(64, (config.chat.providers.map(\.maxConcurrent).max() ?? 0) + 4)
         // A refused connection fails the call at once ("MCP server unreachable") instead of being retried until the
         // connect timeout; the caller decides whether to try again.
         httpConfiguration.connectionPool.retryConnectionEstablishment = false

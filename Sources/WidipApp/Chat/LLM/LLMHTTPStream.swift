@@ -98,6 +98,8 @@ struct LLMHTTPStream: Sendable {
             return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
         case let error as HTTPClientError where error == .connectTimeout:
             return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
+        case let error as HTTPClientError where error == .getConnectionFromPoolTimeout:
+            return LLMFailure(kind: .unreachable, message: "\(label) n'a pas pu être joint à temps : trop de réponses en cours vers lui.")
         case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
             return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
         default:
