@@ -203,7 +203,15 @@ struct ChatTests {
                 // Settled, the two answers cost what they wrote (estimated: the provider said nothing before the stop);
                 // a quota at that is spent.
                 let used = try #require(try await server.request(.get, "/api/chat/tokens", token: token).json["used"] as? Int)
-                #expect(used > 0 && used < 200, "the reservations were settled to what was written")
+                var settled: (rows: Int, allSettled: Bool, tokens: Int)?
+                for try await row in try await server.services.postgres.query(
+                    """
+                    SELECT count(*)::int, bool_and(settled), COALESCE(SUM(prompt_tokens + completion_tokens), 0)::int
+                    FROM chat_token_usage WHERE user_id = \(user.id)
+                    """, logger: TestDatabase.logger
+                ).decode((Int, Bool, Int).self) { settled = row }
+                #expect(settled?.rows == 2 && settled?.allSettled == true, "the two reservations were settled")
+                #expect(used > 0 && used == settled?.tokens, "usage is what was written, no longer the reservations")
                 try await server.services.postgres.query("UPDATE users SET token_quota = \(used) WHERE id = \(user.id)", logger: TestDatabase.logger)
                 let requestsBefore = peer.requests.count
                 let refused = try await Self.send(server, token, "encore une")
@@ -368,7 +376,8 @@ struct ChatTests {
     @Test(arguments: [ScriptedLLMPeer.Wire.openAI, .ollama])
     func bothProvidersPassToolsAndHandBackStreamedToolCallsWithTheirUsage(wire: ScriptedLLMPeer.Wire) async throws {
         try await ScriptedLLMPeer.with { peer in
-            let providers = LLMProviders(settings: peer.settings(wire: wire), httpClient: .shared)
+            // It runs while the whole suite starts (servers, migrations): the peer may take more than the usual 2 s.
+            let providers = LLMProviders(settings: peer.settings(wire: wire) { $0.stallTimeout = .seconds(20) }, httpClient: .shared)
             let (entry, model) = try #require(providers.route(.assistant))
             let tool: JSONValue = .object([
                 "type": "function",

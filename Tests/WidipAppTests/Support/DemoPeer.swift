@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import WidipTestSupport
 @testable import WidipApp
 
@@ -12,14 +13,14 @@ import WidipTestSupport
 final class DemoPeer: Sendable {
     let server: DemoMCPServer
     let port: Int
-    private let task: Task<Void, any Error>
+    private let running: InProcessServer
 
     var endpoint: String { "http://127.0.0.1:\(port)/mcp" }
 
-    private init(server: DemoMCPServer, port: Int, task: Task<Void, any Error>) {
+    private init(server: DemoMCPServer, port: Int, running: InProcessServer) {
         self.server = server
         self.port = port
-        self.task = task
+        self.running = running
     }
 
     /// Starts on `port`, or on a free port below Linux's ephemeral range (32768–60999) so that the port is still
@@ -60,21 +61,17 @@ final class DemoPeer: Sendable {
             announce.yield(port)
             announce.finish()
         }
-        let task = Task {
-            defer { announce.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
-        }
+        let running = InProcessServer(app, name: "demo MCP server") { announce.finish() }
         var ports = bound.makeAsyncIterator()
         guard let actual = await ports.next() else {
-            let failure = await task.result
+            let failure = await running.result
             throw TestSetupError("the demo MCP server did not start on port \(port): \(failure)")
         }
-        return DemoPeer(server: server, port: actual, task: task)
+        return DemoPeer(server: server, port: actual, running: running)
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
+        await running.stop()
     }
 
     static func with<Value>(_ adjust: (inout DemoMCPServer.Options) -> Void = { _ in }, _ body: (DemoPeer) async throws -> Value) async throws -> Value {
@@ -94,9 +91,9 @@ func stopping<Peer, Value>(_ peer: Peer, _ stop: (Peer) -> () async -> Void, _ b
     }
 }
 
-/// Serves `router` on a free port of 127.0.0.1 in this process until the returned task is cancelled: the peers that
-/// stand for other systems in the tests.
-func serveInProcess(_ router: Router<BasicRequestContext>, name: String) async throws -> (port: Int, task: Task<Void, any Error>) {
+/// Serves `router` on a free port of 127.0.0.1 in this process until it is stopped: the peers that stand for other
+/// systems in the tests.
+func serveInProcess(_ router: Router<BasicRequestContext>, name: String) async throws -> (port: Int, server: InProcessServer) {
     var logger = Logger(label: name)
     logger.logLevel = .critical
     let (bound, announce) = AsyncStream<Int>.makeStream()
@@ -108,10 +105,49 @@ func serveInProcess(_ router: Router<BasicRequestContext>, name: String) async t
         },
         logger: logger
     )
-    let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+    let server = InProcessServer(app, name: name) { announce.finish() }
     var ports = bound.makeAsyncIterator()
     guard let port = await ports.next() else { throw TestSetupError("the \(name) did not start") }
-    return (port, task)
+    return (port, server)
+}
+
+/// A server of the tests running in this process. It stops with a graceful shutdown first: cancelling the serving
+/// task alone can drop a connection accepted but not yet handed over, and NIO traps on that (apple/swift-nio#2813;
+/// it crashed a whole test run once). Handlers still running after `grace` (a peer playing a hung server) are then
+/// cancelled; by then nothing listens any more.
+final class InProcessServer: Sendable {
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+    private let exited = Exited()
+
+    private final class Exited: Sendable {
+        let done = Mutex(false)
+    }
+
+    init(_ app: some Service, name: String, onExit: @escaping @Sendable () -> Void = {}) {
+        var logger = Logger(label: name)
+        logger.logLevel = .critical
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        self.group = group
+        let exited = exited
+        task = Task {
+            defer {
+                exited.done.withLock { $0 = true }
+                onExit()
+            }
+            try await group.run()
+        }
+    }
+
+    var result: Result<Void, any Error> { get async { await task.result } }
+
+    func stop(grace: Duration = .seconds(1)) async {
+        await group.triggerGracefulShutdown()
+        let deadline = ContinuousClock.now + grace
+        while !exited.done.withLock({ $0 }), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        task.cancel()
+        _ = await task.result
+    }
 }
 
 /// A hung MCP server over a real socket: it accepts the connection and answers every POST with the head of an SSE
@@ -127,8 +163,7 @@ enum SilentMCPServer {
             })
         }
         let (port, server) = try await serveInProcess(router, name: "silent MCP server")
-        defer { server.cancel() }
-        return try await body("http://127.0.0.1:\(port)/mcp")
+        return try await stopping(server, { server in { await server.stop() } }) { _ in try await body("http://127.0.0.1:\(port)/mcp") }
     }
 }
 

@@ -17,7 +17,7 @@ import Synchronization
 /// - `[outil]`: a tool call streamed as argument pieces.
 final class ScriptedLLMPeer: Sendable {
     let port: Int
-    private let task: Task<Void, any Error>
+    private let server: InProcessServer
     private let recorded = Recorded()
 
     private final class Recorded: Sendable {
@@ -35,9 +35,9 @@ final class ScriptedLLMPeer: Sendable {
     var openStreams: Int { recorded.state.withLock { $0.open } }
     var requests: [[String: JSONValue]] { recorded.state.withLock { $0.requests } }
 
-    private init(port: Int, task: Task<Void, any Error>) {
+    private init(port: Int, server: InProcessServer) {
         self.port = port
-        self.task = task
+        self.server = server
     }
 
     static func start(pieceDelay: Duration = .milliseconds(5), slowPieces: Int = 300) async throws -> ScriptedLLMPeer {
@@ -53,15 +53,14 @@ final class ScriptedLLMPeer: Sendable {
         }
         router.get("/v1/models") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"data\":[]}"))) }
         router.get("/api/tags") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"models\":[]}"))) }
-        let (port, task) = try await serveInProcess(router, name: "scripted LLM peer")
-        let peer = ScriptedLLMPeer(port: port, task: task)
+        let (port, server) = try await serveInProcess(router, name: "scripted LLM peer")
+        let peer = ScriptedLLMPeer(port: port, server: server)
         box.peer.withLock { $0 = peer }
         return peer
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
+        await server.stop()
     }
 
     static func with<Value>(
