@@ -11,7 +11,9 @@ def test_wrong_password_shows_the_french_error(page):
     expect(page).to_have_url(re.compile(r"/connexion"))
     log_in(page, "personne-inconnue", "mauvais-mot-de-passe")
     expect(page.get_by_role("alert")).to_have_text("Identifiant ou mot de passe incorrect.")
-    # The stylesheet and the script really load (a 404 there leaves a bare, unstyled page).
+    # The stylesheet and the script really load (a 404 there leaves a bare, unstyled page). The alert is in the DOM
+    # before the new page's stylesheet is read: wait for the page's load first.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.styleSheets.length > 0 && document.styleSheets[0].cssRules.length > 50")
     expect(page.get_by_label("Identifiant")).to_have_value("personne-inconnue")
     screenshot(page, "connexion-erreur")

@@ -49,7 +49,9 @@ struct ChatTests {
                 let messages = try #require(saved.json["messages"] as? [[String: Any]])
                 #expect(messages.map { $0["role"] as? String } == ["user", "assistant"])
                 #expect(messages.last?["content"] as? String == "Réponse à « Bonjour ».")
-                #expect(messages.last?["id"] as? String == (done["message_id"] as? String)?.lowercased() || messages.last?["id"] as? String == done["message_id"] as? String)
+                // Ids are written one way everywhere (JSON, SSE, `Location`, pages): lowercase.
+                #expect(messages.last?["id"] as? String == done["message_id"] as? String)
+                #expect(conversation == conversation.lowercased())
                 // The prompt carried the mode's instructions and the question.
                 let sent = try #require(peer.requests.last)
                 #expect(sent["model"] == .string("scripte-flash"))

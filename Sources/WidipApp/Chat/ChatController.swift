@@ -56,7 +56,7 @@ struct ChatController {
     }
 
     struct ConversationOutput: Encodable, Sendable {
-        let id: UUID
+        let id: String
         let title: String
         let mode: String
         let messageCount: Int
@@ -71,7 +71,7 @@ struct ChatController {
         }
 
         init(_ record: ConversationRecord) {
-            id = record.id
+            id = record.id.wire
             title = record.title
             mode = record.mode
             messageCount = record.messageCount
@@ -81,8 +81,8 @@ struct ChatController {
     }
 
     struct MessageOutput: Encodable, Sendable {
-        let id: UUID
-        let conversationID: UUID
+        let id: String
+        let conversationID: String
         let role: String
         let content: String
         let mode: String?
@@ -102,8 +102,8 @@ struct ChatController {
         }
 
         init(_ record: MessageRecord) {
-            id = record.id
-            conversationID = record.conversationID
+            id = record.id.wire
+            conversationID = record.conversationID.wire
             role = record.role
             content = record.content
             mode = record.mode
@@ -245,7 +245,7 @@ struct ChatController {
 
     private func stream(_ started: ChatService.Started, for user: User) -> Response {
         let start = ChatEventStream.Start(
-            conversationID: started.conversationID, userMessageID: started.userMessageID, messageID: started.messageID, mode: started.mode.rawValue,
+            conversationID: started.conversationID.wire, userMessageID: started.userMessageID?.wire, messageID: started.messageID.wire, mode: started.mode.rawValue,
             provider: started.provider, model: started.model
         )
         return ChatEventStream.response(start: start, events: started.events, messageID: started.messageID, conversationID: started.conversationID) {

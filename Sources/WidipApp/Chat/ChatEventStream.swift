@@ -26,14 +26,20 @@ struct ChatUsageOutput: Encodable, Sendable {
     }
 }
 
+extension UUID {
+    /// As ids are written everywhere else (pages, `Location`): lowercase. `JSONEncoder` writes UUIDs in uppercase,
+    /// and a client matching ids as text (schemathesis did) took the two spellings for two resources.
+    var wire: String { uuidString.lowercased() }
+}
+
 /// An answer as Server-Sent Events: `start` (ids, model), `queued` (position in line), `delta` (text, with the
 /// answer's length as the event id to resume from), `error` (a French message), then `done` (status, usage, quota).
 /// Comments (`: …`) keep proxies from closing a quiet stream.
 enum ChatEventStream {
     struct Start: Encodable, Sendable {
-        let conversationID: UUID
-        let userMessageID: UUID?
-        let messageID: UUID
+        let conversationID: String
+        let userMessageID: String?
+        let messageID: String
         let mode: String
         let provider: String
         let model: String
@@ -58,8 +64,8 @@ enum ChatEventStream {
             }
         }
 
-        let messageID: UUID
-        let conversationID: UUID
+        let messageID: String
+        let conversationID: String
         let status: String
         let error: String?
         let usage: ChatUsageOutput
@@ -107,7 +113,7 @@ enum ChatEventStream {
                         }
                         let tokens = await usage().map { Done.Tokens(used: $0.used, quota: $0.quota, resetsAt: $0.resetsAt) }
                         let done = Done(
-                            messageID: messageID, conversationID: conversationID, status: end.status.rawValue, error: end.error,
+                            messageID: messageID.wire, conversationID: conversationID.wire, status: end.status.rawValue, error: end.error,
                             usage: ChatUsageOutput(prompt: end.promptTokens, completion: end.completionTokens, estimated: end.estimated),
                             tokens: tokens
                         )
