@@ -9,7 +9,7 @@ struct Widip: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "widip",
         abstract: "Plateforme unifiée WIDIP : serveur, migrations et administration.",
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, HashLegacyPasswords.self, BootstrapAdmin.self, Demo.self]
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, HashLegacyPasswords.self, BootstrapAdmin.self, Demo.self, KnowledgeCommand.self]
     )
 
     /// Argument errors print one line and exit with 2; help exits 0; failures while running exit with 1.
@@ -165,6 +165,38 @@ struct Demo: AsyncParsableCommand {
             return try await SafeguardDemo(services: services).seedIfEmpty()
         }
         print(seeded ? "SAFEGUARD : 3 demandes en attente et une semaine d'historique créées." : "SAFEGUARD contient déjà des demandes : rien n'a été ajouté.")
+    }
+}
+
+struct KnowledgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kb", abstract: "Base de connaissances de l'assistant (widip_knowledge_base).", subcommands: [KnowledgeImportCommand.self]
+    )
+}
+
+struct KnowledgeImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Importe les fichiers .md et .txt d'un dossier (ou un fichier), découpés en passages.",
+        discussion: "Relancé, il ne change que ce qui a changé. En-tête facultatif entre deux lignes --- : titre, type (procedure, ticket, documentation), client, ticket, lien, maj (AAAA-MM-JJ)."
+    )
+
+    @Argument(help: "Dossier ou fichier à importer.")
+    var path: String
+
+    func run() async throws {
+        let path = path
+        let report = try await withServices { services in
+            _ = try await services.migrate()
+            return try await KnowledgeImport(services: services).run(path) { done, total, key in
+                FileHandle.standardError.write(Data("\r[\(done)/\(total)] \(key.prefix(60))\u{1B}[K".utf8))
+            }
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print(
+            "\(report.documents) documents : \(report.added) passages ajoutés, \(report.updated) modifiés, \(report.unchanged) inchangés, \(report.removed) supprimés."
+        )
+        for refusal in report.refused { print("refusé : \(refusal)") }
+        if !report.refused.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -92,6 +92,28 @@ struct CommandLineTests {
         }
     }
 
+    @Test func kbImportSaysWhatChangedAndFailsNamingTheFilesItRefused() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            let url = "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
+            let environment = ["JWT_SECRET": String(repeating: "k", count: 40), "DATABASE_URL": url]
+            try await KnowledgeTests.withFolder(["switch.md": KnowledgeTests.switchTicket, "imprimante.md": KnowledgeTests.printerProcedure]) { folder in
+                let first = try await Self.run(["kb", "import", folder.path], environment: environment)
+                #expect(first.status == 0, "\(first.errors)")
+                #expect(first.output.contains("2 documents : 2 passages ajoutés, 0 modifiés, 0 inchangés, 0 supprimés."), "\(first.output)")
+                #expect(first.errors.contains("[2/2]"), "progress is shown")
+                let again = try await Self.run(["kb", "import", folder.path], environment: environment)
+                #expect(again.output.contains("0 passages ajoutés, 0 modifiés, 2 inchangés"), "\(again.output)")
+                try "---\ntype: rumeur\n---\nTexte".write(to: folder.appendingPathComponent("faux.md"), atomically: true, encoding: .utf8)
+                let refused = try await Self.run(["kb", "import", folder.path], environment: environment)
+                #expect(refused.status == 1)
+                #expect(refused.output.contains("refusé : faux.md : type « rumeur » inconnu"), "\(refused.output)")
+                let missing = try await Self.run(["kb", "import", folder.appendingPathComponent("absent").path], environment: environment)
+                #expect(missing.status != 0)
+                #expect((missing.errors + missing.output).contains("introuvable"), "\(missing.errors)")
+            }
+        }
+    }
+
     @Test func bootstrapAdminPrintsThePasswordOnlyOnce() async throws {
         try await TestDatabase.withFreshDatabase { database in
             let url = "postgresql://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"

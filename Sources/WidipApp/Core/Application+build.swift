@@ -38,6 +38,7 @@ public struct AppServices: Sendable {
     let chat: ChatService
     let tokenMeter: TokenMeter
     let approvalRepository: ApprovalRepository
+    let knowledge: KnowledgeRepository
 
     /// `approvals` is where L3+ approvals are checked: SAFEGUARD's ledger unless a test gives another.
     public init(config: AppConfig, logger: Logger, approvals: (any ApprovalLedger)? = nil) async throws {
@@ -83,6 +84,7 @@ public struct AppServices: Sendable {
         let approvalRepository = ApprovalRepository(client: postgres, logger: logger)
         let ledger = SafeguardLedger(database: config.databaseURL, repository: approvalRepository, settings: config.safeguard, logger: logger)
         self.approvalRepository = approvalRepository
+        knowledge = KnowledgeRepository(client: postgres, logger: logger)
         self.safeguardLedger = ledger
         let mcp = MCPToolService(
             connection: mcpConnection, catalogue: try ToolCatalogue.bundled(overrides: config.mcpToolLevels), approvals: approvals ?? ledger,

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A chunk found for a question, with what the answer shows of its source.
+struct KnowledgeHit: Sendable, Equatable {
+    let id: Int
+    let title: String
+    let type: String?
+    let client: String?
+    let url: String?
+    let ticketID: String?
+    let sourceUpdatedAt: Date?
+    let content: String
+}
+
+/// `widip_knowledge_base`: chunks written by import (and by Phase 1's ENRICHISSEUR), searched by the assistant.
+struct KnowledgeRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// What an import changed for one document.
+    struct Changes: Sendable, Equatable {
+        var added = 0
+        var updated = 0
+        var unchanged = 0
+        var removed = 0
+    }
+
+    /// Writes the document's chunks: a chunk whose text is unchanged keeps its row and its embedding, a changed one
+    /// loses its embedding (it is embedded again), chunks beyond the new count are removed. One transaction per
+    /// document, so a search never sees half of one.
+    func store(_ document: KnowledgeDocument, chunks: [String]) async throws -> Changes {
+        try await client.transaction(logger: logger) { connection in
+            var changes = Changes()
+            var existing: [Int: String] = [:]
+            for try await (index, hash) in try await connection.query(
+                "SELECT chunk_index, COALESCE(content_hash, '') FROM widip_knowledge_base WHERE source_key = \(document.key) FOR UPDATE", logger: logger
+            ).decode((Int, String).self) {
+                existing[index] = hash
+            }
+            for (index, chunk) in chunks.enumerated() {
+                let hash = KnowledgeDocument.hash(chunk)
+                switch existing[index] {
+                case nil: changes.added += 1
+                case hash: changes.unchanged += 1
+                default: changes.updated += 1
+                }
+                // The source's details are refreshed even when the text is the same (a new date, a corrected link).
+                try await connection.query(
+                    """
+                    INSERT INTO widip_knowledge_base AS kb
+                        (source_key, chunk_index, content, content_hash, title, source_type, client, source_url, ticket_id, source_updated_at)
+                    VALUES (\(document.key), \(index), \(chunk), \(hash), \(document.title), \(document.type.rawValue), \(document.client),
+                            \(document.url), \(document.ticketID), \(document.updatedAt))
+                    ON CONFLICT (source_key, chunk_index) DO UPDATE SET
+                        content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, title = EXCLUDED.title,
+                        source_type = EXCLUDED.source_type, client = EXCLUDED.client, source_url = EXCLUDED.source_url,
+                        ticket_id = EXCLUDED.ticket_id, source_updated_at = EXCLUDED.source_updated_at, updated_at = NOW(),
+                        embedding = CASE WHEN kb.content_hash = EXCLUDED.content_hash THEN kb.embedding END,
+                        embedding_model = CASE WHEN kb.content_hash = EXCLUDED.content_hash THEN kb.embedding_model END
+                    WHERE (kb.content_hash, kb.title, kb.source_type, kb.client, kb.source_url, kb.ticket_id, kb.source_updated_at)
+                        IS DISTINCT FROM (EXCLUDED.content_hash, EXCLUDED.title, EXCLUDED.source_type, EXCLUDED.client,
+                                          EXCLUDED.source_url, EXCLUDED.ticket_id, EXCLUDED.source_updated_at)
+                    """,
+                    logger: logger
+                )
+            }
+            changes.removed = existing.keys.filter { $0 >= chunks.count }.count
+            if changes.removed > 0 {
+                try await connection.query(
+                    "DELETE FROM widip_knowledge_base WHERE source_key = \(document.key) AND chunk_index >= \(chunks.count)", logger: logger
+                )
+            }
+            return changes
+        }
+    }
+
+    /// French full-text search: any of the question's words may match (a question is not a conjunction of keywords),
+    /// ranked by how well and how densely they do, the title counting more. With OR, the words every question has
+    /// would match everything: PostgreSQL's French stop list keeps « les » (as `le`) and question words, so stems of
+    /// two letters and those words are left out. `client` keeps to one client's documents and the general ones.
+    func fullText(_ question: String, client: String? = nil, limit: Int) async throws -> [KnowledgeHit] {
+        try await hits(
+            """
+            WITH q AS (
+                SELECT NULLIF(string_agg(quote_literal(lexeme), ' | '), '')::tsquery AS query
+                FROM unnest(to_tsvector('french', \(question)))
+                WHERE length(lexeme) > 2
+                  AND lexeme <> ALL (ARRAY['quel', 'quell', 'comment', 'pourquoi', 'combien', 'est', 'sont', 'fait', 'fair', 'peut',
+                                           'dois', 'doit', 'apres', 'avant', 'avoir', 'être', 'etre'])
+            )
+            SELECT kb.id, COALESCE(kb.title, ''), kb.source_type, kb.client, kb.source_url, kb.ticket_id,
+                   EXTRACT(EPOCH FROM kb.source_updated_at)::float8, kb.content
+            FROM widip_knowledge_base kb, q
+            WHERE q.query IS NOT NULL AND kb.search @@ q.query AND (\(client)::text IS NULL OR kb.client IS NULL OR kb.client = \(client)::text)
+            ORDER BY ts_rank_cd(kb.search, q.query) DESC, kb.id
+            LIMIT \(limit)
+            """
+        )
+    }
+
+    private func hits(_ query: PostgresQuery) async throws -> [KnowledgeHit] {
+        var found: [KnowledgeHit] = []
+        for try await row in try await client.query(query, logger: logger).decode((Int, String, String?, String?, String?, String?, Double?, String).self) {
+            found.append(
+                KnowledgeHit(
+                    id: row.0, title: row.1, type: row.2, client: row.3, url: row.4, ticketID: row.5,
+                    sourceUpdatedAt: row.6.map { Date(timeIntervalSince1970: $0) }, content: row.7
+                )
+            )
+        }
+        return found
+    }
+}

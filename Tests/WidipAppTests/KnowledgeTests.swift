@@ -1,0 +1,178 @@
+import Foundation
+import PostgresNIO
+import Testing
+@testable import WidipApp
+
+/// The knowledge base the assistant cites: documents imported from files, cut into chunks, found in French.
+@Suite("Knowledge base: import and French full-text search", .timeLimit(.minutes(2)))
+struct KnowledgeTests {
+    /// A folder of knowledge files, removed afterwards.
+    static func withFolder<Value>(_ files: [String: String], _ body: (URL) async throws -> Value) async throws -> Value {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (name, text) in files {
+            let file = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        return try await body(folder)
+    }
+
+    static let switchTicket = """
+        ---
+        titre: Switch de la Clinique Saint-Jean : perte de liaison
+        type: ticket
+        client: Clinique Saint-Jean
+        ticket: GLPI-2024-0412
+        lien: https://glpi.widip.fr/front/ticket.form.php?id=412
+        maj: 2024-03-14
+        ---
+        Le switch SWITCH-CLIN-STJEAN ne répondait plus au ping depuis la supervision.
+
+        Cause : alimentation défaillante après une coupure électrique. Remplacement du bloc d'alimentation par le
+        technicien sur site, liaison rétablie en 2 heures.
+        """
+
+    static let printerProcedure = """
+        # Imprimante bloquée en file d'attente
+
+        Vider la file d'impression : arrêter le service Spouleur, supprimer les travaux, redémarrer le service.
+        """
+
+    static let homeDocumentation = """
+        ---
+        type: documentation
+        client: EHPAD Les Jardins
+        ---
+        # EHPAD Les Jardins : réseau
+
+        Le routeur de l'EHPAD Les Jardins est chez l'opérateur ; le switch de l'accueil alimente les bornes Wi-Fi.
+        """
+
+    @Test func anImportIsIdempotentAndAChangedFileChangesOnlyItsChangedChunks() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            try await TestDatabase.withServices(on: database) { services in
+                _ = try await services.migrate()
+                try await Self.withFolder(["tickets/switch.md": Self.switchTicket, "procedures/imprimante.txt": Self.printerProcedure]) { folder in
+                    let first = try await KnowledgeImport(services: services).run(folder.path)
+                    #expect(first.documents == 2 && first.added == 2 && first.updated == 0 && first.refused.isEmpty)
+                    // Pretend the switch ticket was embedded: an unchanged import must keep its embedding.
+                    try await services.postgres.query(
+                        "UPDATE widip_knowledge_base SET embedding = '[1,0,0]', embedding_model = 'test' WHERE source_key LIKE 'tickets/%'",
+                        logger: TestDatabase.logger
+                    )
+
+                    let again = try await KnowledgeImport(services: services).run(folder.path)
+                    #expect(again == KnowledgeImport.Report(documents: 2, added: 0, updated: 0, unchanged: 2, removed: 0))
+                    #expect(try await Self.embedded(services) == ["tickets/switch.md"], "an unchanged chunk keeps its embedding")
+
+                    try (Self.switchTicket + "\n\nSuivi : switch remplacé en 2025.").write(
+                        to: folder.appendingPathComponent("tickets/switch.md"), atomically: true, encoding: .utf8
+                    )
+                    let changed = try await KnowledgeImport(services: services).run(folder.path)
+                    #expect(changed.updated == 1 && changed.unchanged == 1 && changed.added == 0)
+                    #expect(try await Self.embedded(services).isEmpty, "a changed chunk is embedded again")
+                }
+            }
+        }
+    }
+
+    @Test func frontMatterGivesTheSourceAndAWrongOneIsRefusedByName() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            try await TestDatabase.withServices(on: database) { services in
+                _ = try await services.migrate()
+                let files = [
+                    "switch.md": Self.switchTicket, "jardins.md": Self.homeDocumentation,
+                    "faux.md": "---\ntype: rumeur\n---\nTexte", "date.md": "---\nmaj: hier\n---\nTexte",
+                ]
+                try await Self.withFolder(files) { folder in
+                    let report = try await KnowledgeImport(services: services).run(folder.path)
+                    #expect(report.documents == 2)
+                    #expect(report.refused.count == 2)
+                    #expect(report.refused.contains { $0.contains("faux.md") && $0.contains("rumeur") })
+                    #expect(report.refused.contains { $0.contains("date.md") && $0.contains("hier") })
+
+                    let hit = try #require(try await services.knowledge.fullText("alimentation du switch", limit: 5).first)
+                    #expect(hit.title == "Switch de la Clinique Saint-Jean : perte de liaison")
+                    #expect(hit.type == "ticket")
+                    #expect(hit.client == "Clinique Saint-Jean")
+                    #expect(hit.ticketID == "GLPI-2024-0412")
+                    #expect(hit.url == "https://glpi.widip.fr/front/ticket.form.php?id=412")
+                    #expect(hit.sourceUpdatedAt == Date(timeIntervalSince1970: 1_710_374_400), "2024-03-14")
+                    let jardins = try #require(try await services.knowledge.fullText("bornes wifi", limit: 5).first)
+                    #expect(jardins.title == "EHPAD Les Jardins : réseau", "the first heading when no title is given")
+                    #expect(jardins.type == "documentation")
+                }
+            }
+        }
+    }
+
+    @Test func aQuestionFindsItsDocumentsInFrenchAndAClientScopeKeepsToThatClient() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            try await TestDatabase.withServices(on: database) { services in
+                _ = try await services.migrate()
+                let files = ["switch.md": Self.switchTicket, "imprimante.md": Self.printerProcedure, "jardins.md": Self.homeDocumentation]
+                try await Self.withFolder(files) { folder in
+                    _ = try await KnowledgeImport(services: services).run(folder.path)
+                    // A whole question, not keywords: any of its words may match, stemmed in French (« coupures » finds
+                    // « coupure »).
+                    let hits = try await services.knowledge.fullText("Quel est l'état du switch de la Clinique St-Jean après les coupures ?", limit: 5)
+                    #expect(hits.first?.title == "Switch de la Clinique Saint-Jean : perte de liaison")
+                    #expect(!hits.contains { $0.title.contains("Imprimante") })
+                    // Scoped to EHPAD Les Jardins: its documents and the general ones, never another client's.
+                    let scoped = try await services.knowledge.fullText("switch", client: "EHPAD Les Jardins", limit: 5)
+                    #expect(scoped.map(\.title) == ["EHPAD Les Jardins : réseau"])
+                    #expect(try await services.knowledge.fullText("le la de", limit: 5).isEmpty, "stop words alone find nothing")
+                }
+            }
+        }
+    }
+
+    @Test func phase1sTableIsAdoptedWithItsRowsWhichBecomeSearchable() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            // As ENRICHISSEUR may have made it: its own columns, a fixed dimension, rows without our columns.
+            try await TestDatabase.execute("CREATE EXTENSION IF NOT EXISTS vector", on: database)
+            try await TestDatabase.execute(
+                "CREATE TABLE widip_knowledge_base (id SERIAL PRIMARY KEY, content TEXT NOT NULL, metadata JSONB, embedding vector(3))", on: database
+            )
+            try await TestDatabase.execute(
+                "INSERT INTO widip_knowledge_base (content, metadata, embedding) VALUES ('Redémarrer le spouleur d''impression', '{\"source\": \"n8n\"}', '[1,2,3]')",
+                on: database
+            )
+            try await TestDatabase.withServices(on: database) { services in
+                _ = try await services.migrate()
+                let hit = try #require(try await services.knowledge.fullText("spouleur", limit: 5).first)
+                #expect(hit.content == "Redémarrer le spouleur d'impression")
+                var kept: (String, Bool)?
+                for try await row in try await services.postgres.query(
+                    "SELECT metadata->>'source', embedding IS NOT NULL FROM widip_knowledge_base", logger: TestDatabase.logger
+                ).decode((String, Bool).self) { kept = row }
+                #expect(kept?.0 == "n8n" && kept?.1 == true, "Phase 1's columns and vectors are kept")
+            }
+        }
+    }
+
+    @Test func longDocumentsAreCutWithOverlapAndEveryChunkSaysWhatItIsAbout() throws {
+        let paragraphs = (1...12).map { "Étape \($0) : " + String(repeating: "vérifier le câblage du switch ", count: 8) }
+        let document = try KnowledgeDocument.parse(key: "long.md", text: "# Procédure longue\n\n" + paragraphs.joined(separator: "\n\n"), fallbackTitle: "x", fallbackDate: nil)
+        let chunks = document.chunks(size: 900, overlap: 150)
+        #expect(chunks.count >= 3)
+        #expect(chunks.allSatisfy { $0.hasPrefix("Procédure longue\n\n") })
+        #expect(chunks.allSatisfy { $0.count <= 900 + 200 }, "\(chunks.map(\.count))")
+        for (previous, next) in zip(chunks, chunks.dropFirst()) {
+            let end = String(previous.suffix(40))
+            #expect(next.contains(end), "each chunk starts with the end of the previous one")
+        }
+        for step in 1...12 { #expect(chunks.contains { $0.contains("Étape \(step) :") }) }
+    }
+
+    static func embedded(_ services: AppServices) async throws -> [String] {
+        var keys: [String] = []
+        for try await key in try await services.postgres.query(
+            "SELECT DISTINCT source_key FROM widip_knowledge_base WHERE embedding IS NOT NULL ORDER BY 1", logger: TestDatabase.logger
+        ).decode(String.self) {
+            keys.append(key)
+        }
+        return keys
+    }
+}
