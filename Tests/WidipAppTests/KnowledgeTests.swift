@@ -176,3 +176,100 @@ struct KnowledgeTests {
         return keys
     }
 }
+
+/// Retrieval by meaning next to full text, and their fusion.
+@Suite("Knowledge base: embeddings and hybrid retrieval", .timeLimit(.minutes(2)))
+struct HybridRetrievalTests {
+    static let documents = [
+        // Found by its ticket number only: no word of the network topic.
+        "alimentation.md": "---\ntitre: Ticket GLPI-0412\ntype: ticket\n---\nRemplacement du bloc d'alimentation après une coupure.",
+        // Found by meaning only: « commutateur », never « switch ».
+        "accueil.md": "---\ntitre: Accueil sans réseau\n---\nLe commutateur de l'accueil ne répond plus : vérifier sa liaison.",
+        "routeur.md": "---\ntitre: Routeur de l'EHPAD\n---\nLe routeur et le wifi de l'EHPAD Les Jardins.",
+        "imprimante.md": "---\ntitre: Imprimante bloquée\n---\nVider le spouleur d'impression.",
+    ]
+
+    static func withEmbeddedBase<Value: Sendable>(
+        _ body: @escaping @Sendable (AppServices, ScriptedEmbeddingPeer) async throws -> Value
+    ) async throws -> Value {
+        try await ScriptedEmbeddingPeer.with { peer in
+            try await TestDatabase.withFreshDatabase { database in
+                let config = testConfig(database: database) { $0.embeddings = peer.settings }
+                return try await AppServices(config: config, logger: TestDatabase.logger).withDatabase { services in
+                    _ = try await services.migrate()
+                    try await KnowledgeTests.withFolder(Self.documents) { folder in
+                        _ = try await KnowledgeImport(services: services).run(folder.path)
+                    }
+                    while try await services.knowledge.embedPending(batch: 3, model: "e5-passage", { try await services.embeddings.embed($0, for: .passage) }) > 0 {}
+                    return try await body(services, peer)
+                }
+            }
+        }
+    }
+
+    @Test func theFusionFindsWhatFullTextAloneAndVectorsAloneEachMiss() async throws {
+        try await Self.withEmbeddedBase { services, peer in
+            let question = "switch en panne, voir GLPI-0412"
+            let lexical = try await services.knowledge.fullText(question, limit: 2).map(\.title)
+            let vector = try await services.embeddings.embed([question], for: .query)[0]
+            let semantic = try await services.knowledge.nearest(vector, limit: 2).map(\.title)
+            #expect(lexical.contains("Ticket GLPI-0412") && !lexical.contains("Accueil sans réseau"), "\(lexical)")
+            #expect(semantic.contains("Accueil sans réseau") && !semantic.contains("Ticket GLPI-0412"), "\(semantic)")
+
+            let search = KnowledgeSearch(repository: services.knowledge, embeddings: services.embeddings, logger: TestDatabase.logger)
+            let fused = try await search.search(question, limit: 3, candidates: 2)
+            #expect(fused.usedVectors)
+            #expect(Set(fused.hits.map(\.title)).isSuperset(of: ["Ticket GLPI-0412", "Accueil sans réseau"]), "\(fused.hits.map(\.title))")
+            #expect(!fused.hits.map(\.title).contains("Imprimante bloquée"))
+            // Chunks were embedded as passages, the question as a query (E5's two prefixes).
+            #expect(peer.requestedModels.first == "e5-passage" && peer.requestedModels.last == "e5-query")
+        }
+    }
+
+    @Test func withTheEmbeddingServiceDownFullTextStillAnswersAndSaysSo() async throws {
+        try await Self.withEmbeddedBase { services, _ in
+            var settings = services.config.embeddings
+            settings.baseURL = "http://127.0.0.1:1/v1"
+            let down = EmbeddingClient(settings: settings, httpClient: services.httpClient)
+            let result = try await KnowledgeSearch(repository: services.knowledge, embeddings: down, logger: TestDatabase.logger)
+                .search("GLPI-0412 coupure")
+            #expect(!result.usedVectors)
+            #expect(result.hits.first?.title == "Ticket GLPI-0412")
+        }
+    }
+
+    @Test func reembeddingClearsEveryVectorAndTheyAreMadeAgain() async throws {
+        try await Self.withEmbeddedBase { services, _ in
+            #expect(try await services.knowledge.forgetEmbeddings() == 4)
+            #expect(try await KnowledgeTests.embedded(services).isEmpty)
+            while try await services.knowledge.embedPending(batch: 10, model: "e5-passage", { try await services.embeddings.embed($0, for: .passage) }) > 0 {}
+            #expect(try await KnowledgeTests.embedded(services).count == 4)
+            // A vector of the wrong length is refused before it is stored.
+            var wrong = services.config.embeddings
+            wrong.dimensions = 768
+            await #expect(throws: EmbeddingClient.Failure.self) {
+                try await EmbeddingClient(settings: wrong, httpClient: services.httpClient).embed(["x"], for: .passage)
+            }
+        }
+    }
+
+    @Test func aRunningServerEmbedsImportedChunksInTheBackgroundAndIndexesThem() async throws {
+        try await ScriptedEmbeddingPeer.with { peer in
+            try await LiveServer.run(adjust: { $0.embeddings = peer.settings }) { server in
+                try await KnowledgeTests.withFolder(Self.documents) { folder in
+                    _ = try await KnowledgeImport(services: server.services).run(folder.path)
+                }
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await KnowledgeTests.embedded(server.services).count < 4, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(try await KnowledgeTests.embedded(server.services).count == 4)
+                var indexes: [String] = []
+                for try await name in try await server.services.postgres.query(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'widip_knowledge_base' AND indexname LIKE '%embedding%'", logger: TestDatabase.logger
+                ).decode(String.self) { indexes.append(name) }
+                #expect(indexes == ["widip_knowledge_base_embedding_\(ScriptedEmbeddingPeer.dimensions)_idx"])
+            }
+        }
+    }
+}

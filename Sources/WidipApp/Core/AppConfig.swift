@@ -14,6 +14,8 @@ public struct AppConfig: Sendable {
     public var mcpAPIKey: String?
     /// WIBOT's model servers, the model of each mode and the limits of an answer.
     public var chat: ChatSettings
+    /// The knowledge base's embedding service.
+    public var embeddings: EmbeddingSettings
     public var corsOrigins: [String]
     public var rateLimitPerMinute: Int
     public var bcryptCost: Int
@@ -52,6 +54,7 @@ public struct AppConfig: Sendable {
         mcpServerURL: String? = nil,
         mcpAPIKey: String? = nil,
         chat: ChatSettings = ChatSettings(),
+        embeddings: EmbeddingSettings = EmbeddingSettings(),
         corsOrigins: [String] = [],
         rateLimitPerMinute: Int = 100,
         bcryptCost: Int = 12,
@@ -76,6 +79,7 @@ public struct AppConfig: Sendable {
         self.mcpServerURL = mcpServerURL
         self.mcpAPIKey = mcpAPIKey
         self.chat = chat
+        self.embeddings = embeddings
         self.corsOrigins = corsOrigins
         self.rateLimitPerMinute = rateLimitPerMinute
         self.bcryptCost = bcryptCost
@@ -132,7 +136,7 @@ extension AppConfig {
         return try AppConfig(reader: ConfigReader(providers: providers))
     }
 
-    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
+    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "EMBEDDING_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
 
     init(reader: ConfigReader) throws {
         func text(_ name: String) -> String? {
@@ -207,6 +211,7 @@ extension AppConfig {
             mcpServerURL: try url("MCP_SERVER_URL"),
             mcpAPIKey: text("MCP_API_KEY"),
             chat: try ChatSettings.read(text: text, integer: { try integer($0, default: $1, range: $2) }, url: url),
+            embeddings: try EmbeddingSettings.read(text: text, integer: { try integer($0, default: $1, range: $2) }, url: url),
             corsOrigins: origins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
             rateLimitPerMinute: try integer("RATE_LIMIT_PER_MINUTE", default: 100, range: 1...1_000_000),
             bcryptCost: try integer("BCRYPT_COST", default: 12, range: 4...31),

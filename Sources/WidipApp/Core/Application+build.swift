@@ -39,6 +39,7 @@ public struct AppServices: Sendable {
     let tokenMeter: TokenMeter
     let approvalRepository: ApprovalRepository
     let knowledge: KnowledgeRepository
+    let embeddings: EmbeddingClient
 
     /// `approvals` is where L3+ approvals are checked: SAFEGUARD's ledger unless a test gives another.
     public init(config: AppConfig, logger: Logger, approvals: (any ApprovalLedger)? = nil) async throws {
@@ -85,6 +86,7 @@ public struct AppServices: Sendable {
         let ledger = SafeguardLedger(database: config.databaseURL, repository: approvalRepository, settings: config.safeguard, logger: logger)
         self.approvalRepository = approvalRepository
         knowledge = KnowledgeRepository(client: postgres, logger: logger)
+        embeddings = EmbeddingClient(settings: config.embeddings, httpClient: httpClient)
         self.safeguardLedger = ledger
         let mcp = MCPToolService(
             connection: mcpConnection, catalogue: try ToolCatalogue.bundled(overrides: config.mcpToolLevels), approvals: approvals ?? ledger,
@@ -160,6 +162,7 @@ extension AppServices {
             safeguardModule,
             UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
             UsersModule(users: users, meter: tokenMeter),
+            KnowledgeModule(embedder: KnowledgeEmbedder(repository: knowledge, embeddings: embeddings, ready: databaseReady, logger: logger)),
             MCPModule(mcp: mcp, toolCalls: toolCalls),
             AuditModule(audit: audit, users: users, timeZone: config.displayTimeZone),
             RealtimeModule(

@@ -54,6 +54,11 @@ public struct KnowledgeImport: Sendable {
         return report
     }
 
+    /// `widip kb reembed`: every chunk loses its embedding; the servers embed them again with the configured model.
+    public func forgetEmbeddings() async throws -> Int {
+        try await repository.forgetEmbeddings()
+    }
+
     /// The `.md` and `.txt` files under `root`, in a stable order, hidden ones left out.
     static func files(under root: URL) -> [URL] {
         guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else {

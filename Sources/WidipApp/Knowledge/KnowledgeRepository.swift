@@ -100,6 +100,73 @@ struct KnowledgeRepository: Sendable {
         )
     }
 
+    /// The chunks nearest to `vector` (cosine), among those embedded with this dimension: the HNSW index made by
+    /// `ensureVectorIndex` covers exactly that cast and that condition.
+    func nearest(_ vector: [Float], client: String? = nil, limit: Int) async throws -> [KnowledgeHit] {
+        let dimensions = vector.count
+        return try await hits(
+            """
+            SELECT kb.id, COALESCE(kb.title, ''), kb.source_type, kb.client, kb.source_url, kb.ticket_id,
+                   EXTRACT(EPOCH FROM kb.source_updated_at)::float8, kb.content
+            FROM widip_knowledge_base kb
+            WHERE vector_dims(kb.embedding) = \(dimensions) AND (\(client)::text IS NULL OR kb.client IS NULL OR kb.client = \(client)::text)
+            ORDER BY kb.embedding::vector(\(unescaped: String(dimensions))) <=> \(vector.pgvector)::vector(\(unescaped: String(dimensions))), kb.id
+            LIMIT \(limit)
+            """
+        )
+    }
+
+    /// The HNSW index for the configured dimension. The column has none of its own (Phase 1 may store another), so the
+    /// index is over a cast, limited to rows of that dimension. Several instances may start at once: the loser of the
+    /// race finds the index made.
+    func ensureVectorIndex(dimensions: Int) async throws {
+        let name = "widip_knowledge_base_embedding_\(dimensions)_idx"
+        do {
+            try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        CREATE INDEX IF NOT EXISTS \(name) ON widip_knowledge_base
+                        USING hnsw ((embedding::vector(\(dimensions))) vector_cosine_ops) WHERE vector_dims(embedding) = \(dimensions)
+                        """
+                ),
+                logger: logger
+            )
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P07" || error.serverInfo?[.sqlState] == "23505" {
+            return
+        }
+    }
+
+    /// Embeds up to `batch` chunks that have no embedding (new, changed, or written by Phase 1 without one). Rows are
+    /// claimed with SKIP LOCKED: several instances share the work without doing any twice. Returns how many were done.
+    func embedPending(batch: Int, model: String, _ embed: @Sendable ([String]) async throws -> [[Float]]) async throws -> Int {
+        try await client.transaction(logger: logger) { connection in
+            var rows: [(Int, String)] = []
+            for try await row in try await connection.query(
+                "SELECT id, content FROM widip_knowledge_base WHERE embedding IS NULL ORDER BY id LIMIT \(batch) FOR UPDATE SKIP LOCKED", logger: logger
+            ).decode((Int, String).self) {
+                rows.append(row)
+            }
+            guard !rows.isEmpty else { return 0 }
+            let vectors = try await embed(rows.map(\.1))
+            for ((id, _), vector) in zip(rows, vectors) {
+                try await connection.query(
+                    "UPDATE widip_knowledge_base SET embedding = \(vector.pgvector)::vector, embedding_model = \(model) WHERE id = \(id)", logger: logger
+                )
+            }
+            return rows.count
+        }
+    }
+
+    /// `widip kb reembed`: every chunk is embedded again (a new model, a new dimension).
+    func forgetEmbeddings() async throws -> Int {
+        var count = 0
+        for try await n in try await client.query(
+            "WITH cleared AS (UPDATE widip_knowledge_base SET embedding = NULL, embedding_model = NULL WHERE embedding IS NOT NULL RETURNING 1) SELECT count(*)::int FROM cleared",
+            logger: logger
+        ).decode(Int.self) { count = n }
+        return count
+    }
+
     private func hits(_ query: PostgresQuery) async throws -> [KnowledgeHit] {
         var found: [KnowledgeHit] = []
         for try await row in try await client.query(query, logger: logger).decode((Int, String, String?, String?, String?, String?, Double?, String).self) {
