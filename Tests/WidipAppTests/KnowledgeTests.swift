@@ -152,6 +152,25 @@ struct KnowledgeTests {
         }
     }
 
+    @Test func theDemoKnowledgeImportsWholeAndAnswersThePRDsSwitchQuestion() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("demo/connaissances")
+        try await TestDatabase.withFreshDatabase { database in
+            try await TestDatabase.withServices(on: database) { services in
+                _ = try await services.migrate()
+                let report = try await KnowledgeImport(services: services).run(folder.path)
+                #expect(report.refused.isEmpty, "\(report.refused)")
+                #expect(report.documents >= 8)
+                let hits = try await services.knowledge.fullText(
+                    "Quel est l'état du switch de la Clinique St-Jean ?", client: "Clinique Saint-Jean", limit: 5
+                )
+                let tickets = Set(hits.compactMap(\.ticketID))
+                #expect(tickets.isSuperset(of: ["CAS-2024-0312", "CAS-2024-0918"]), "the switch's two incidents of 2024: \(hits.map(\.title))")
+                #expect(hits.allSatisfy { $0.client == nil || $0.client == "Clinique Saint-Jean" })
+            }
+        }
+    }
+
     @Test func longDocumentsAreCutWithOverlapAndEveryChunkSaysWhatItIsAbout() throws {
         let paragraphs = (1...12).map { "Étape \($0) : " + String(repeating: "vérifier le câblage du switch ", count: 8) }
         let document = try KnowledgeDocument.parse(key: "long.md", text: "# Procédure longue\n\n" + paragraphs.joined(separator: "\n\n"), fallbackTitle: "x", fallbackDate: nil)
