@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
@@ -34,7 +35,13 @@ struct KnowledgeEmbedder: Service {
         let indexed = Once()
         try await runRounds(ready: ready, signal: signal, longestSleep: idleSleep, logger: logger, failure: "Knowledge embedding failed") {
             if !indexed.isDone {
-                try await repository.ensureVectorIndex(dimensions: settings.dimensions)
+                // Refused by the database (pgvector older than 0.5 has no HNSW): said once, and search still works, by
+                // a full scan. A lost connection is tried again next round.
+                do {
+                    try await repository.ensureVectorIndex(dimensions: settings.dimensions)
+                } catch let error as PSQLError where error.code == .server {
+                    logger.warning("Knowledge vector index not created; searches scan", metadata: ["error": "\(String(reflecting: error))"])
+                }
                 indexed.markDone()
             }
             do {
