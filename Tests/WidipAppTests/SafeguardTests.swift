@@ -139,13 +139,13 @@ struct SafeguardTests {
                 NewApprovalRequest(
                     tool: "glpi_close_ticket", arguments: ["ticket_id": 1234, "solution": "Mot de passe réinitialisé."],
                     context: ["ticket_id": 1234, "client_name": "EHPAD Les Jardins"], requester: .user(id: technician.id, username: technician.username),
-                    conversationID: 42
+                    conversationID: UUID(uuidString: "0b6f2c1e-8d1a-4b7e-9f35-2a1c4d5e6f70")
                 ),
                 client: ClientInfo(ipAddress: "10.0.0.5", userAgent: "test")
             )
             #expect(created)
             #expect(fromAssistant.requesterType == "user")
-            #expect(fromAssistant.conversationID == 42)
+            #expect(fromAssistant.conversationID == UUID(uuidString: "0b6f2c1e-8d1a-4b7e-9f35-2a1c4d5e6f70"))
 
             try await server.services.postgres.query(
                 """

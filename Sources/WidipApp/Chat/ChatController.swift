@@ -16,6 +16,7 @@ struct ChatController {
         RouteRule(.get, "/api/chat/conversations/{id}/export", .level(.n0)),
         RouteRule(.post, "/api/chat/conversations/{id}/regenerate", .level(.n0)),
         RouteRule(.post, "/api/chat/conversations/{id}/edit", .level(.n0)),
+        RouteRule(.get, "/api/chat/conversations/{id}/updates", .level(.n0)),
         RouteRule(.post, "/api/chat/message", .level(.n0)),
         RouteRule(.get, "/api/chat/messages/{id}/stream", .level(.n0)),
         RouteRule(.post, "/api/chat/messages/{id}/stop", .level(.n0)),
@@ -48,6 +49,26 @@ struct ChatController {
     struct ConversationInput: Decodable {
         let title: String?
         let mode: String?
+        /// Absent: unchanged; null or empty: no client; a name: the conversation is kept to that client.
+        let clientScope: String??
+
+        enum CodingKeys: String, CodingKey {
+            case title, mode
+            case clientScope = "client_scope"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            title = try container.decodeIfPresent(String.self, forKey: .title)
+            mode = try container.decodeIfPresent(String.self, forKey: .mode)
+            if !container.contains(.clientScope) {
+                clientScope = nil
+            } else if try container.decodeNil(forKey: .clientScope) {
+                clientScope = .some(nil)
+            } else {
+                clientScope = .some(try container.decode(String.self, forKey: .clientScope))
+            }
+        }
     }
 
     struct FeedbackInput: Decodable {
@@ -59,12 +80,14 @@ struct ChatController {
         let id: String
         let title: String
         let mode: String
+        let clientScope: String?
         let messageCount: Int
         let createdAt: Date
         let updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
             case id, title, mode
+            case clientScope = "client_scope"
             case messageCount = "message_count"
             case createdAt = "created_at"
             case updatedAt = "updated_at"
@@ -74,6 +97,7 @@ struct ChatController {
             id = record.id.wire
             title = record.title
             mode = record.mode
+            clientScope = record.clientScope
             messageCount = record.messageCount
             createdAt = record.createdAt
             updatedAt = record.updatedAt
@@ -92,10 +116,14 @@ struct ChatController {
         let error: String?
         let feedback: String?
         let feedbackComment: String?
+        /// The assistant's tool calls, or for an `action` message the SAFEGUARD outcome.
+        let toolCalls: JSONValue?
+        let sources: AnswerSources?
         let createdAt: Date
 
         enum CodingKeys: String, CodingKey {
-            case id, role, content, mode, status, model, usage, error, feedback
+            case id, role, content, mode, status, model, usage, error, feedback, sources
+            case toolCalls = "tool_calls"
             case conversationID = "conversation_id"
             case feedbackComment = "feedback_comment"
             case createdAt = "created_at"
@@ -115,6 +143,8 @@ struct ChatController {
             error = record.errorMessage
             feedback = record.feedback.map { $0 > 0 ? "up" : "down" }
             feedbackComment = record.feedbackComment
+            toolCalls = record.mcpToolsUsed
+            sources = record.sources
             createdAt = record.createdAt
         }
     }
@@ -174,8 +204,13 @@ struct ChatController {
         users.patch("/api/chat/conversations/{id}") { request, context in
             let id = try Self.id(context.parameters.get("id"), notFound: ChatService.notFound)
             let input = try await request.decodeJSON(ConversationInput.self, context: context)
-            guard let title = input.title else { throw AppError.invalidField("title", "Le nouveau titre est requis.") }
-            return JSONBody(ConversationOutput(try await chat.rename(id, to: title, by: context.user)))
+            guard input.title != nil || input.clientScope != nil else {
+                throw AppError.invalidField("title", "Indiquez le nouveau titre ou le client (client_scope).")
+            }
+            var changed = try await chat.ownConversation(id, of: context.user)
+            if let title = input.title { changed = try await chat.rename(id, to: title, by: context.user) }
+            if let scope = input.clientScope { changed = try await chat.keep(id, toClient: scope, by: context.user) }
+            return JSONBody(ConversationOutput(changed))
         }
         users.delete("/api/chat/conversations/{id}") { request, context in
             try await chat.delete(try Self.id(context.parameters.get("id"), notFound: ChatService.notFound), by: context.user, client: context.client(of: request))
@@ -201,13 +236,28 @@ struct ChatController {
         users.post("/api/chat/conversations/{id}/regenerate") { request, context in
             let id = try Self.id(context.parameters.get("id"), notFound: ChatService.notFound)
             let input = try await Self.optionalBody(AgainInput.self, request, context)
-            return stream(try await chat.regenerate(id, mode: try Self.mode(input?.mode), by: context.user), for: context.user)
+            return stream(try await chat.regenerate(id, mode: try Self.mode(input?.mode), by: context.user, client: context.client(of: request)), for: context.user)
         }
         users.post("/api/chat/conversations/{id}/edit") { request, context in
             let id = try Self.id(context.parameters.get("id"), notFound: ChatService.notFound)
             let input = try await request.decodeJSON(AgainInput.self, context: context)
             guard let content = input.content else { throw AppError.invalidField("content", "Le texte corrigé de la question est requis.") }
-            return stream(try await chat.editLastQuestion(id, content: content, mode: try Self.mode(input.mode), by: context.user), for: context.user)
+            return stream(try await chat.editLastQuestion(id, content: content, mode: try Self.mode(input.mode), by: context.user, client: context.client(of: request)), for: context.user)
+        }
+        // What the platform adds to the conversation (SAFEGUARD outcomes) as it happens: the page then loads each
+        // message. `after` (or Last-Event-ID) is the `seq` the page has; without it, from now.
+        users.get("/api/chat/conversations/{id}/updates") { request, context in
+            let id = try Self.id(context.parameters.get("id"), notFound: ChatService.notFound)
+            _ = try await chat.ownConversation(id, of: context.user)
+            let raw = request.formQuery["after"] ?? request.headers[HTTPField.Name("Last-Event-ID")!]
+            var after: Int?
+            if let raw {
+                guard let value = Int(raw), (0...Int(Int64.max / 2)).contains(value) else {
+                    throw AppError.invalidField("after", "Position invalide : un entier positif est attendu.")
+                }
+                after = value
+            }
+            return ChatEventStream.updates(try await chat.updates(of: id, after: after))
         }
         users.get("/api/chat/messages/{id}/stream") { request, context in
             let message = try await chat.ownMessage(try Self.id(context.parameters.get("id"), notFound: ChatService.messageNotFound), of: context.user)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// What an answer cost, in the API and the stream's `done` event.
 struct ChatUsageOutput: Encodable, Sendable {
@@ -33,8 +34,9 @@ extension UUID {
 }
 
 /// An answer as Server-Sent Events: `start` (ids, model), `queued` (position in line), `delta` (text, with the
-/// answer's length as the event id to resume from), `error` (a French message), then `done` (status, usage, quota).
-/// Comments (`: …`) keep proxies from closing a quiet stream.
+/// answer's length as the event id to resume from), in Assistant WIDIP mode `sources` (the knowledge-base passages
+/// used) and `step` (each tool call, sent again as it changes), `error` (a French message), then `done` (status,
+/// usage, quota). Comments (`: …`) keep proxies from closing a quiet stream.
 enum ChatEventStream {
     struct Start: Encodable, Sendable {
         let conversationID: String
@@ -78,6 +80,12 @@ enum ChatEventStream {
         }
     }
 
+    /// A tool call of the assistant: `index` is its place in the answer (a later event with the same index replaces it).
+    struct StepEvent: Encodable, Sendable {
+        let index: Int
+        let step: ToolStep
+    }
+
     static let headers: HTTPFields = [
         .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache, no-transform",
         // nginx would otherwise buffer the answer and deliver it whole.
@@ -102,6 +110,10 @@ enum ChatEventStream {
                         try await writer.write(event("queued", "{\"position\":\(position),\"message\":\(jsonString(message))}"))
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": en cours\n\n"))
+                    case .step(let index, let step):
+                        try await writer.write(event("step", json(StepEvent(index: index, step: step))))
+                    case .sources(let sources):
+                        try await writer.write(event("sources", json(sources)))
                     case .finished(let end):
                         if let error = end.error {
                             let code =
@@ -118,6 +130,28 @@ enum ChatEventStream {
                             tokens: tokens
                         )
                         try await writer.write(event("done", json(done)))
+                    }
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// A conversation's platform messages as Server-Sent Events: `message` (its id and `seq`, the event id to resume
+    /// from) each time one is added.
+    static func updates(_ updates: AsyncStream<ChatService.ConversationUpdate>) -> Response {
+        Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: ": ouvert\n\n"))
+                // A server stopping ends the stream rather than waiting for it: the page reconnects (to another
+                // instance) from the last id it has.
+                for await update in updates.cancelOnGracefulShutdown() {
+                    switch update {
+                    case .message(let id, let seq):
+                        try await writer.write(ByteBuffer(string: "id: \(seq)\nevent: message\ndata: {\"message_id\":\"\(id.wire)\",\"seq\":\(seq)}\n\n"))
+                    case .heartbeat:
+                        try await writer.write(ByteBuffer(string: ": en attente\n\n"))
                     }
                 }
                 try await writer.finish(nil)
@@ -167,7 +201,7 @@ enum ChatMarkdown {
         var out = "# \(conversation.title)\n\n"
         out += "_Conversation WIBOT exportée le \(Date().formatted(format)) — \(conversation.messageCount) messages._\n\n"
         for message in messages {
-            let who = message.role == "user" ? "Vous" : "WIBOT"
+            let who = message.role == "user" ? "Vous" : message.role == "action" ? "SAFEGUARD" : "WIBOT"
             let mode = message.mode.flatMap(ChatMode.init(rawValue:)).map { " · \($0.label)" } ?? ""
             out += "## \(who)\(mode) — \(message.createdAt.formatted(format))\n\n"
             out += message.content.isEmpty ? "_(aucun texte)_" : message.content

@@ -30,13 +30,16 @@ struct ChatModule: AppModule {
     }
 }
 
-/// At shutdown, ends the answers this instance is writing and waits until each has saved what it wrote (as failed,
-/// with a French reason), before the database client closes.
+/// At shutdown, ends the conversations' update streams (their pages reconnect to another instance) and the answers
+/// this instance is writing, and waits until each answer has saved what it wrote (as failed, with a French reason),
+/// before the database client closes.
 struct ChatShutdown: Service {
     let generations: ChatGenerations
+    let watchers: ChatWatchers
 
     func run() async throws {
         try? await gracefulShutdown()
+        watchers.closeAll()
         await generations.stopAll()
     }
 }

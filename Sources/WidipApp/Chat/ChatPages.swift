@@ -6,6 +6,8 @@ import Hummingbird
 struct ChatMessageView: Sendable {
     let id: String
     let isUser: Bool
+    /// The outcome of an action the assistant handed to SAFEGUARD, written by the platform.
+    let action: ChatActionView?
     let isStreaming: Bool
     /// Already escaped by `SafeMarkdown`; inserted raw by the template.
     let html: String
@@ -19,6 +21,46 @@ struct ChatMessageView: Sendable {
     let usage: String?
     let feedbackUp: Bool
     let feedbackDown: Bool
+    let steps: [ToolStepView]
+    let sources: [SourceView]
+    /// Stored, not computed: templates see stored properties only.
+    let hasSteps: Bool
+    let hasSources: Bool
+    /// Said under the sources when only full text found them.
+    let sourcesNote: String?
+    /// Order in the conversation, where the page's live updates start.
+    let seq: Int
+}
+
+/// A tool call of the assistant, as a collapsible step.
+struct ToolStepView: Sendable {
+    let label: String
+    let tool: String
+    let level: String
+    let status: String
+    let statusLabel: String
+    let tone: String
+    let arguments: String
+    let result: String?
+    let duration: String?
+    let approvalID: String?
+    /// Still waiting for a decision: the page listens for the outcome.
+    let awaiting: Bool
+}
+
+struct SourceView: Sendable {
+    let id: Int
+    let number: Int
+    let title: String
+    let details: String
+    let link: String?
+}
+
+struct ChatActionView: Sendable {
+    let approvalID: String?
+    let statusLabel: String
+    let tone: String
+    let result: String?
 }
 
 struct ChatConversationLink: Sendable {
@@ -106,7 +148,10 @@ struct ChatPages {
                     ChatConversationLink(id: $0.id.uuidString.lowercased(), title: $0.title, when: format.relative($0.updatedAt), current: $0.id == current?.0.id)
                 },
                 conversationID: current?.0.id.uuidString.lowercased(), conversationTitle: current?.0.title ?? "Nouvelle conversation",
-                messages: current?.1.map(view) ?? [],
+                messages: current.map { _, messages in
+                    let outcomes = Self.outcomes(messages)
+                    return messages.map { view($0, outcomes: outcomes) }
+                } ?? [],
                 modes: ChatMode.allCases.map {
                     ChatModeOption(
                         value: $0.rawValue, provider: settings.routes[$0]?.provider, label: $0.label, summary: $0.summary, timeout: settings.timeout($0).frenchSeconds, selected: $0 == selectedMode
@@ -120,7 +165,9 @@ struct ChatPages {
         )
     }
 
-    func view(_ message: MessageRecord) -> ChatMessageView {
+    /// `outcomes`: the conversation's decided actions by approval id, so that a step awaiting approval shows how it
+    /// ended.
+    func view(_ message: MessageRecord, outcomes: [String: String] = [:]) -> ChatMessageView {
         let status = MessageStatus(rawValue: message.status) ?? .complete
         let note: String? =
             switch status {
@@ -131,13 +178,82 @@ struct ChatPages {
         let usage =
             message.role == "assistant" && status != .streaming && message.tokensUsed > 0
             ? "\(format.integer(message.tokensUsed)) jetons\(message.tokensEstimated ? " (estimés)" : "")\(message.model.map { " · \($0)" } ?? "")" : nil
+        let sourceViews = (message.sources?.items ?? []).enumerated().map { number, source in
+            var details = [source.kindLabel]
+            if let client = source.client { details.append(client) }
+            if let updated = source.updatedAt { details.append("mis à jour le \(format.day(updated))") }
+            if let ticket = source.ticketID { details.append("ticket \(ticket)") }
+            return SourceView(id: source.id, number: number + 1, title: source.title, details: details.joined(separator: " · "), link: Self.safeLink(source.link))
+        }
         return ChatMessageView(
-            id: message.id.uuidString.lowercased(), isUser: message.role == "user", isStreaming: status == .streaming,
+            id: message.id.uuidString.lowercased(), isUser: message.role == "user", action: message.role == "action" ? actionView(message) : nil,
+            isStreaming: status == .streaming,
             html: message.role == "user" ? "<p>" + SafeMarkdown.escape(message.content).replacingOccurrences(of: "\n", with: "<br>") + "</p>" : SafeMarkdown.html(message.content),
             text: message.content, length: message.content.unicodeScalars.count,
             modeLabel: message.mode.flatMap(ChatMode.init(rawValue:))?.label ?? "", time: format.dateTime(message.createdAt),
             timeISO: FrenchFormat.iso(message.createdAt), note: note, noteClass: status == .stopped ? "alert-info" : "alert-warning", usage: usage,
-            feedbackUp: message.feedback == 1, feedbackDown: message.feedback == -1
+            feedbackUp: message.feedback == 1, feedbackDown: message.feedback == -1,
+            steps: message.toolSteps.map { stepView($0, outcome: $0.approvalID.flatMap { outcomes[$0] }) },
+            sources: sourceViews, hasSteps: !message.toolSteps.isEmpty, hasSources: !sourceViews.isEmpty,
+            sourcesNote: message.sources.map { !$0.usedVectors && !$0.items.isEmpty } == true
+                ? "Recherche plein texte seulement : le service d'embeddings ne répondait pas." : nil,
+            seq: message.seq ?? 0
         )
+    }
+
+    static let stepStatus: [ToolStep.Status: (label: String, tone: String)] = [
+        .running: ("en cours", "neutral"), .success: ("réussi", "ok"), .toolError: ("erreur de l'outil", "warning"), .refused: ("refusé", "warning"),
+        .failed: ("échec", "critical"), .awaitingApproval: ("en attente d'approbation", "warning"),
+    ]
+
+    static let actionStatus: [String: (label: String, tone: String)] = [
+        "executed": ("Approuvée et exécutée", "ok"), "failed": ("Approuvée, exécution en échec", "critical"),
+        "rejected": ("Rejetée", "critical"), "expired": ("Expirée sans décision", "neutral"),
+    ]
+
+    func stepView(_ step: ToolStep, outcome: String?) -> ToolStepView {
+        var (label, tone) = Self.stepStatus[step.status] ?? ("", "neutral")
+        if let outcome, let decided = Self.actionStatus[outcome] { (label, tone) = (decided.label.lowercased(), decided.tone) }
+        return ToolStepView(
+            label: step.label, tool: step.tool, level: step.level, status: step.status.rawValue, statusLabel: label, tone: tone,
+            arguments: step.arguments.prettyText, result: step.result, duration: step.durationMS.map { "\(format.integer($0)) ms" }, approvalID: step.approvalID,
+            awaiting: step.status == .awaitingApproval && outcome == nil
+        )
+    }
+
+    func actionView(_ message: MessageRecord) -> ChatActionView {
+        let outcome = message.mcpToolsUsed.flatMap { value -> [String: JSONValue]? in
+            if case .array(let items) = value, case .object(let fields)? = items.first { return fields }
+            return nil
+        }
+        let status = outcome?["status"]?.stringValue ?? ""
+        let result: String? =
+            switch outcome?["result"] {
+            case nil, .null?: nil
+            case let value?: value.prettyText
+            }
+        return ChatActionView(
+            approvalID: outcome?["approval_id"]?.stringValue, statusLabel: Self.actionStatus[status]?.label ?? status,
+            tone: Self.actionStatus[status]?.tone ?? "neutral", result: result
+        )
+    }
+
+    /// Only web links reach an `href` (a source's link comes from an imported file or Phase 1).
+    static func safeLink(_ link: String?) -> String? {
+        guard let link, let url = URL(string: link), ["http", "https"].contains(url.scheme?.lowercased() ?? "") else { return nil }
+        return link
+    }
+
+    /// Decided actions of a conversation, by approval id.
+    static func outcomes(_ messages: [MessageRecord]) -> [String: String] {
+        var outcomes: [String: String] = [:]
+        for message in messages where message.role == "action" {
+            if case .array(let items)? = message.mcpToolsUsed, case .object(let fields)? = items.first,
+                let id = fields["approval_id"]?.stringValue, let status = fields["status"]?.stringValue
+            {
+                outcomes[id] = status
+            }
+        }
+        return outcomes
     }
 }

@@ -6,12 +6,15 @@ struct ConversationRecord: Decodable, Sendable, Equatable {
     let userID: Int?
     let title: String
     let mode: String
+    /// The client the conversation is kept to, if any.
+    let clientScope: String?
     let createdAt: Date
     let updatedAt: Date
     let messageCount: Int
 
     enum CodingKeys: String, CodingKey {
         case id, title, mode
+        case clientScope = "client_scope"
         case userID = "user_id"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
@@ -37,11 +40,16 @@ struct MessageRecord: Decodable, Sendable, Equatable {
     let errorMessage: String?
     let feedback: Int?
     let feedbackComment: String?
+    /// The assistant's tool calls (`[ToolStep]`), or for an `action` message the SAFEGUARD outcome; Phase 1 rows
+    /// may hold anything here.
+    let mcpToolsUsed: JSONValue?
+    let sources: AnswerSources?
     let createdAt: Date
     let finishedAt: Date?
+    let seq: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, role, content, mode, status, provider, model, feedback
+        case id, role, content, mode, status, provider, model, feedback, seq
         case conversationID = "conversation_id"
         case userID = "user_id"
         case promptTokens = "prompt_tokens"
@@ -50,11 +58,19 @@ struct MessageRecord: Decodable, Sendable, Equatable {
         case tokensEstimated = "tokens_estimated"
         case errorMessage = "error_message"
         case feedbackComment = "feedback_comment"
+        case mcpToolsUsed = "mcp_tools_used"
+        case sources
         case createdAt = "created_at"
         case finishedAt = "finished_at"
     }
 
     var isStreaming: Bool { status == MessageStatus.streaming.rawValue }
+
+    /// The assistant's tool calls, when the column holds them in this platform's shape.
+    var toolSteps: [ToolStep] {
+        guard role == "assistant", let mcpToolsUsed, let data = try? JSONEncoder().encode(mcpToolsUsed) else { return [] }
+        return (try? JSONDecoder().decode([ToolStep].self, from: data)) ?? []
+    }
 }
 
 /// How an answer stands: written now, or how it ended.

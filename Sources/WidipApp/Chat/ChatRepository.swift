@@ -16,6 +16,14 @@ struct ChatRepository: Sendable {
         return decoder
     }()
 
+    /// For the JSON columns this module writes (steps, sources), read back with `decoder`.
+    static func storedJSON(_ value: some Encodable) -> String? {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private func rows<Row: Decodable>(_ type: Row.Type, _ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [Row] {
         let result = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query, logger: logger) }
         var found: [Row] = []
@@ -70,6 +78,14 @@ struct ChatRepository: Sendable {
         return false
     }
 
+    func setClientScope(_ id: UUID, of userID: Int, to scope: String?) async throws -> Bool {
+        let result = try await client.query(
+            "UPDATE conversations SET client_scope = \(scope) WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger
+        )
+        for try await _ in result.decode(UUID.self) { return true }
+        return false
+    }
+
     /// Deletes the conversation and its messages. Its token usage stays: deleting must not give tokens back.
     func delete(_ id: UUID, of userID: Int, on connection: PostgresConnection) async throws -> Bool {
         let result = try await connection.query("DELETE FROM conversations WHERE id = \(id) AND user_id = \(userID) RETURNING id", logger: logger)
@@ -93,17 +109,43 @@ struct ChatRepository: Sendable {
         return try await rows(MessageRecord.self, "SELECT to_jsonb(r)::text FROM chat_message_rows r WHERE r.id = \(id)").first
     }
 
-    /// The text written so far from `offset` (in characters) on, and the status: what an attached page on another
-    /// instance reads on each notification.
-    func progress(of id: UUID, from offset: Int) async throws -> (text: String, length: Int, status: String)? {
+    /// What an attached page on another instance reads on each notification: the text written so far from `offset`
+    /// (in characters) on, the status, and the assistant's steps and sources as JSON text (compared to what was sent).
+    struct Progress: Sendable {
+        let text: String
+        let length: Int
+        let status: String
+        let steps: String?
+        let sources: String?
+    }
+
+    func progress(of id: UUID, from offset: Int) async throws -> Progress? {
         let result = try await client.query(
             """
-            SELECT substr(content, \(offset + 1)::int), char_length(content), status FROM messages WHERE id = \(id)
+            SELECT substr(content, \(offset + 1)::int), char_length(content), status, mcp_tools_used::text, sources::text FROM messages WHERE id = \(id)
             """,
             logger: logger
         )
-        for try await row in result.decode((String, Int, String).self) { return (row.0, row.1, row.2) }
+        for try await row in result.decode((String, Int, String, String?, String?).self) {
+            return Progress(text: row.0, length: row.1, status: row.2, steps: row.3, sources: row.4)
+        }
         return nil
+    }
+
+    /// Messages the platform added to the conversation after `seq` (SAFEGUARD outcomes, migration 0008), in order.
+    func platformMessages(in conversationID: UUID, after seq: Int) async throws -> [(id: UUID, seq: Int)] {
+        let result = try await client.query(
+            "SELECT id, seq FROM messages WHERE conversation_id = \(conversationID) AND role = 'action' AND seq > \(seq) ORDER BY seq", logger: logger
+        )
+        var found: [(UUID, Int)] = []
+        for try await row in result.decode((UUID, Int).self) { found.append(row) }
+        return found
+    }
+
+    func lastSeq(in conversationID: UUID) async throws -> Int {
+        let result = try await client.query("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = \(conversationID)", logger: logger)
+        for try await seq in result.decode(Int.self) { return seq }
+        return 0
     }
 
     /// An answer's row, its question's row when the question is new, and the answer's quota reservation, in one
@@ -148,12 +190,17 @@ struct ChatRepository: Sendable {
         return false
     }
 
-    /// Writes what the answer says so far and renews the lease of the instance writing it. Only a row still being
-    /// written changes: a stop already recorded elsewhere is not overwritten.
-    func saveProgress(_ id: UUID, content: String, lease: Duration) async throws {
+    /// Writes what the answer says so far (with the assistant's steps and sources when they changed) and renews the
+    /// lease of the instance writing it. Only a row still being written changes: a stop already recorded elsewhere is
+    /// not overwritten.
+    func saveProgress(_ id: UUID, content: String, steps: [ToolStep]?, sources: AnswerSources?, lease: Duration) async throws {
+        let stepsJSON = steps.flatMap { $0.isEmpty ? nil : Self.storedJSON($0) }
+        let sourcesJSON = sources.flatMap { Self.storedJSON($0) }
         try await client.query(
             """
-            UPDATE messages SET content = \(content), lease_until = NOW() + make_interval(secs => \(Double(lease.components.seconds)))
+            UPDATE messages SET content = \(content), lease_until = NOW() + make_interval(secs => \(Double(lease.components.seconds))),
+                mcp_tools_used = COALESCE(\(stepsJSON)::jsonb, mcp_tools_used), sources = COALESCE(\(sourcesJSON)::jsonb, sources),
+                rag_used = COALESCE(rag_used, FALSE) OR \(sourcesJSON)::jsonb IS NOT NULL
             WHERE id = \(id) AND status = 'streaming'
             """,
             logger: logger
@@ -163,11 +210,15 @@ struct ChatRepository: Sendable {
     /// The end of an answer: its text, how it ended, its usage, and the settled quota, together.
     func finish(
         _ id: UUID, content: String, status: MessageStatus, error: String?, promptTokens: Int, completionTokens: Int, estimated: Bool,
-        on connection: PostgresConnection
+        steps: [ToolStep] = [], sources: AnswerSources? = nil, on connection: PostgresConnection
     ) async throws {
+        let stepsJSON = steps.isEmpty ? nil : Self.storedJSON(steps)
+        let sourcesJSON = sources.flatMap { Self.storedJSON($0) }
         try await connection.query(
             """
             UPDATE messages SET content = \(content), status = \(status.rawValue), error_message = \(error),
+                mcp_tools_used = COALESCE(\(stepsJSON)::jsonb, mcp_tools_used), sources = COALESCE(\(sourcesJSON)::jsonb, sources),
+                rag_used = COALESCE(rag_used, FALSE) OR \(sourcesJSON)::jsonb IS NOT NULL,
                 prompt_tokens = \(promptTokens), completion_tokens = \(completionTokens), tokens_used = \(promptTokens + completionTokens),
                 tokens_estimated = \(estimated), finished_at = NOW(), lease_until = NULL
             WHERE id = \(id)

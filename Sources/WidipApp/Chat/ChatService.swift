@@ -13,6 +13,8 @@ struct ChatService: Sendable {
     let watchers: ChatWatchers
     let limiter: RateLimiter
     let audit: AuditRepository
+    /// The Assistant WIDIP mode's tool loop and knowledge base; without it, that mode answers like the others.
+    let assistant: AssistantWIDIP?
     let logger: Logger
 
     var settings: ChatSettings { llm.settings }
@@ -40,7 +42,7 @@ struct ChatService: Sendable {
     func send(_ content: String, mode: ChatMode, to conversationID: UUID?, by user: User, client info: ClientInfo) async throws -> Started {
         let content = try Self.valid(content)
         try await countMessage(of: user)
-        return try await start(mode: mode, for: user) { [repository] connection in
+        return try await start(mode: mode, for: user, client: info) { [repository] connection in
             guard let conversationID else {
                 let created = try await repository.createConversation(of: user.id, title: Self.title(from: content), mode: mode, on: connection)
                 return Turn(conversation: created, question: .new(content), isNewConversation: true)
@@ -51,18 +53,18 @@ struct ChatService: Sendable {
     }
 
     /// Answers the last question again: the last answer is replaced (its tokens stay counted).
-    func regenerate(_ conversationID: UUID, mode: ChatMode?, by user: User) async throws -> Started {
+    func regenerate(_ conversationID: UUID, mode: ChatMode?, by user: User, client info: ClientInfo) async throws -> Started {
         try await again(
-            conversationID, mode: mode, by: user,
+            conversationID, mode: mode, by: user, client: info,
             nothing: AppError(.conflict, code: "nothing_to_regenerate", "Cette conversation n'a pas encore de question à laquelle répondre.")
         ) { _, _ in }
     }
 
     /// Corrects the last question and answers it again; the answers after it are replaced.
-    func editLastQuestion(_ conversationID: UUID, content: String, mode: ChatMode?, by user: User) async throws -> Started {
+    func editLastQuestion(_ conversationID: UUID, content: String, mode: ChatMode?, by user: User, client info: ClientInfo) async throws -> Started {
         let content = try Self.valid(content)
         return try await again(
-            conversationID, mode: mode, by: user, nothing: AppError(.conflict, code: "nothing_to_edit", "Cette conversation n'a pas encore de question à modifier.")
+            conversationID, mode: mode, by: user, client: info, nothing: AppError(.conflict, code: "nothing_to_edit", "Cette conversation n'a pas encore de question à modifier.")
         ) {
             question, connection in try await repository.updateContent(question, content: content, on: connection)
         }
@@ -71,13 +73,13 @@ struct ChatService: Sendable {
     /// Answers the conversation's last question again, in the conversation's mode unless another is given: what came
     /// after the question is deleted, and `change` may first alter the question.
     private func again(
-        _ conversationID: UUID, mode: ChatMode?, by user: User, nothing: AppError,
+        _ conversationID: UUID, mode: ChatMode?, by user: User, client info: ClientInfo, nothing: AppError,
         change: @escaping @Sendable (_ question: UUID, PostgresConnection) async throws -> Void
     ) async throws -> Started {
         try await countMessage(of: user)
         let conversation = try await ownConversation(conversationID, of: user)
         let mode = mode ?? ChatMode(rawValue: conversation.mode) ?? .flash
-        return try await start(mode: mode, for: user) { [repository] connection in
+        return try await start(mode: mode, for: user, client: info) { [repository] connection in
             let messages = try await repository.messages(in: conversationID, on: connection)
             guard let lastQuestion = messages.lastIndex(where: { $0.role == "user" }) else { throw nothing }
             let after = messages[(lastQuestion + 1)...]
@@ -118,7 +120,7 @@ struct ChatService: Sendable {
     /// in one transaction, then starts the answer. Every round trip here is time before the first token, hence the
     /// rows written together (`insertTurn`) and no history read for a new conversation.
     private func start(
-        mode: ChatMode, for user: User, _ prepare: @escaping @Sendable (PostgresConnection) async throws -> Turn
+        mode: ChatMode, for user: User, client info: ClientInfo, _ prepare: @escaping @Sendable (PostgresConnection) async throws -> Turn
     ) async throws -> Started {
         guard let (entry, model) = llm.route(mode) else { throw Self.notConfigured }
         let cap = settings.maxTokens(mode)
@@ -139,16 +141,22 @@ struct ChatService: Sendable {
             if turn.isNewConversation, case .new(let content) = turn.question {
                 [LLMMessage(role: .user, content: content)]
             } else {
-                try await repository.messages(in: turn.conversation).filter { $0.id != answerID }.compactMap { message in
-                    LLMMessage.Role(rawValue: message.role).map { LLMMessage(role: $0, content: message.content) }
-                }
+                try await repository.messages(in: turn.conversation).filter { $0.id != answerID }.compactMap(Self.historyTurn)
             }
         let request = LLMRequest(model: model, messages: prompt(mode: mode, history: history), maxTokens: cap)
+        var job: AssistantWIDIP.Job?
+        if mode == .assistant, assistant != nil {
+            let scope = turn.isNewConversation ? nil : try await repository.conversation(turn.conversation, of: user.id)?.clientScope
+            job = AssistantWIDIP.Job(
+                user: user, conversationID: turn.conversation, messageID: answerID, clientScope: scope, messages: request.messages, model: model,
+                maxTokens: cap, client: info
+            )
+        }
         let answer = LiveAnswer(id: answerID)
         generations.register(answer)
         let events = answer.subscribe(from: 0)
-        let task = Task { [self] in
-            await generate(answer, request: request, entry: entry, mode: mode)
+        let task = Task { [self, job] in
+            await generate(answer, request: request, assistantJob: job, entry: entry, mode: mode)
             generations.remove(answerID)
         }
         generations.attach(task, to: answerID)
@@ -158,12 +166,20 @@ struct ChatService: Sendable {
         )
     }
 
+    /// A saved message as the model reads it: an `action` message (the outcome of an action SAFEGUARD decided) is a
+    /// note from the platform.
+    static func historyTurn(_ message: MessageRecord) -> LLMMessage? {
+        if message.role == "action" { return LLMMessage(role: .system, content: "Suite donnée par SAFEGUARD : \(message.content)") }
+        guard let role = LLMMessage.Role(rawValue: message.role), role == .user || role == .assistant else { return nil }
+        return LLMMessage(role: role, content: message.content)
+    }
+
     /// The mode's instructions, then as much of the conversation as the budget allows, newest kept.
     func prompt(mode: ChatMode, history: [LLMMessage]) -> [LLMMessage] {
         var budget = settings.historyCharacters
         var turns: [LLMMessage] = []
         for message in history.reversed() {
-            guard message.role == .user || message.role == .assistant, !message.content.isEmpty else { continue }
+            guard message.role != .tool, !message.content.isEmpty else { continue }
             if !turns.isEmpty && message.content.count > budget { break }
             budget -= message.content.count
             turns.append(message)
@@ -175,12 +191,16 @@ struct ChatService: Sendable {
 
     private struct TimedOut: Error {}
 
-    /// What the provider said the answer cost, if it said.
+    /// What the provider said the answer cost, if it said (added up over the assistant's rounds).
     private final class ReportedUsage: Sendable {
         let counts = Mutex<(prompt: Int, completion: Int)?>(nil)
+
+        func add(prompt: Int, completion: Int) {
+            counts.withLock { $0 = (($0?.prompt ?? 0) + prompt, ($0?.completion ?? 0) + completion) }
+        }
     }
 
-    private func generate(_ answer: LiveAnswer, request: LLMRequest, entry: LLMProviders.Entry, mode: ChatMode) async {
+    private func generate(_ answer: LiveAnswer, request: LLMRequest, assistantJob: AssistantWIDIP.Job?, entry: LLMProviders.Entry, mode: ChatMode) async {
         let reported = ReportedUsage()
         let timeout = settings.timeout(mode)
         var status = MessageStatus.complete
@@ -193,6 +213,10 @@ struct ChatService: Sendable {
                         // The mode's limit runs from when the provider takes the request; the wait in line is shown.
                         try await withThrowingTaskGroup(of: Void.self) { inner in
                             inner.addTask {
+                                if let assistantJob, let assistant {
+                                    try await assistant.answer(assistantJob, provider: entry.provider, into: answer) { reported.add(prompt: $0, completion: $1) }
+                                    return
+                                }
                                 try await entry.provider.stream(request) { chunk in
                                     switch chunk {
                                     case .text(let text): answer.append(text)
@@ -240,7 +264,8 @@ struct ChatService: Sendable {
             completionTokens: usage?.completion ?? TokenEstimate.tokens(characters: text.count), estimated: usage == nil
         )
         // Saved from a task of its own: this one may be cancelled (stop, shutdown), and the end must be written.
-        await Task.detached { [self] in await save(end, text: text, of: answer.id) }.value
+        let (steps, sources) = (answer.steps, answer.sources)
+        await Task.detached { [self] in await save(end, text: text, steps: steps, sources: sources, of: answer.id) }.value
         answer.finish(end)
     }
 
@@ -255,8 +280,10 @@ struct ChatService: Sendable {
             guard unsaved != nil || ContinuousClock.now - lastSave > Self.lease / 4 else { continue }
             let text = unsaved?.text ?? answer.text
             do {
-                try await repository.saveProgress(answer.id, content: text, lease: Self.lease)
-                if let unsaved { answer.markSaved(length: unsaved.length) }
+                try await repository.saveProgress(
+                    answer.id, content: text, steps: unsaved?.extras?.steps, sources: unsaved?.extras?.sources, lease: Self.lease
+                )
+                if let unsaved { answer.markSaved(unsaved) }
                 lastSave = .now
             } catch {
                 if Task.isCancelled { throw CancellationError() }
@@ -265,13 +292,13 @@ struct ChatService: Sendable {
         }
     }
 
-    private func save(_ end: AnswerEnd, text: String, of id: UUID) async {
+    private func save(_ end: AnswerEnd, text: String, steps: [ToolStep], sources: AnswerSources?, of id: UUID) async {
         for attempt in 1...5 {
             do {
                 try await client.transaction(logger: logger) { connection in
                     try await repository.finish(
                         id, content: text, status: end.status, error: end.error, promptTokens: end.promptTokens, completionTokens: end.completionTokens,
-                        estimated: end.estimated, on: connection
+                        estimated: end.estimated, steps: steps, sources: sources, on: connection
                     )
                 }
                 return
@@ -304,8 +331,10 @@ struct ChatService: Sendable {
                 defer { continuation.finish() }
                 var position = offset
                 var lastNews = ContinuousClock.now
+                var sentSteps: String?
+                var sentSources: String?
                 while !Task.isCancelled {
-                    let progress: (text: String, length: Int, status: String)?
+                    let progress: ChatRepository.Progress?
                     do {
                         progress = try await repository.progress(of: message.id, from: position)
                     } catch {
@@ -315,6 +344,16 @@ struct ChatService: Sendable {
                         return
                     }
                     guard let progress else { return }
+                    if let sources = progress.sources, sources != sentSources,
+                        let decoded = try? ChatRepository.decoder.decode(AnswerSources.self, from: Data(sources.utf8))
+                    {
+                        continuation.yield(.sources(decoded))
+                        sentSources = sources
+                    }
+                    if let steps = progress.steps, steps != sentSteps, let decoded = try? ChatRepository.decoder.decode([ToolStep].self, from: Data(steps.utf8)) {
+                        for (index, step) in decoded.enumerated() { continuation.yield(.step(index: index, step)) }
+                        sentSteps = steps
+                    }
                     if !progress.text.isEmpty {
                         continuation.yield(.delta(text: progress.text, end: progress.length))
                         position = progress.length
@@ -335,6 +374,49 @@ struct ChatService: Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return AnswerSubscription(events: stream) { continuation.finish() }
+    }
+
+    enum ConversationUpdate: Sendable, Equatable {
+        /// A message the platform added (the outcome of an action SAFEGUARD decided).
+        case message(id: UUID, seq: Int)
+        case heartbeat
+    }
+
+    /// The messages the platform adds to the conversation after `seq` (or from now), as they come, on whichever
+    /// instance the decision was made: the row is read when `widip_chat` names the conversation, and every few seconds
+    /// in case a notification was missed.
+    func updates(of conversationID: UUID, after seq: Int?) async throws -> AsyncStream<ConversationUpdate> {
+        // From now means from the last message now, not from whenever the reading task starts.
+        let start: Int
+        if let seq { start = seq } else { start = try await repository.lastSeq(in: conversationID) }
+        let (stream, continuation) = AsyncStream.makeStream(of: ConversationUpdate.self)
+        let task = Task { [repository, watchers, logger] in
+            await watchers.watching(conversationID) { signal in
+                defer { continuation.finish() }
+                do {
+                    var position = start
+                    var lastNews = ContinuousClock.now
+                    while !Task.isCancelled && !watchers.isClosing {
+                        for (id, found) in try await repository.platformMessages(in: conversationID, after: position) {
+                            continuation.yield(.message(id: id, seq: found))
+                            position = found
+                            lastNews = .now
+                        }
+                        if ContinuousClock.now - lastNews >= Self.heartbeat {
+                            continuation.yield(.heartbeat)
+                            lastNews = .now
+                        }
+                        await signal.wait(upTo: .seconds(5))
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.warning("Conversation updates stopped", metadata: ["conversation_id": "\(conversationID)", "error": "\(String(reflecting: error))"])
+                    }
+                }
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
     }
 
     static func end(of message: MessageRecord) -> AnswerEnd {
@@ -381,6 +463,15 @@ struct ChatService: Sendable {
             try await repository.rename(id, of: user.id, to: title, on: connection)
         }
         guard renamed else { throw Self.notFound }
+        return try await ownConversation(id, of: user)
+    }
+
+    /// Keeps the conversation to one client (nil or empty: to none): the assistant's retrieval and tool results then
+    /// stay within that client's data.
+    func keep(_ id: UUID, toClient client: String?, by user: User) async throws -> ConversationRecord {
+        let client = client?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let client, client.count > 200 { throw AppError.invalidField("client_scope", "Nom de client trop long : 200 caractères au plus.") }
+        guard try await repository.setClientScope(id, of: user.id, to: client?.isEmpty == true ? nil : client) else { throw Self.notFound }
         return try await ownConversation(id, of: user)
     }
 

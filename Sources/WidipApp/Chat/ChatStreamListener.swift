@@ -24,6 +24,17 @@ final class ChatWatchers: Sendable {
         return try await body(signal)
     }
 
+    private let closing = Atomic<Bool>(false)
+
+    /// The server is stopping: long waits (a conversation's updates) end instead of holding the shutdown.
+    var isClosing: Bool { closing.load(ordering: .relaxed) }
+
+    func closeAll() {
+        closing.store(true, ordering: .relaxed)
+        let signals = watchers.withLock { $0.values.flatMap(\.values) }
+        for signal in signals { signal.wake() }
+    }
+
     func wake(_ id: UUID) {
         let signals = watchers.withLock { $0[id].map { Array($0.values) } ?? [] }
         for signal in signals { signal.wake() }

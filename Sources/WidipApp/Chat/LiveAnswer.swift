@@ -9,6 +9,10 @@ enum AnswerEvent: Sendable, Equatable {
     case delta(text: String, end: Int)
     /// Nothing new for a while: keeps proxies from closing the stream.
     case heartbeat
+    /// The assistant's tool call number `index` started or changed (the same index replaces what was shown).
+    case step(index: Int, ToolStep)
+    /// The knowledge-base passages the assistant was given.
+    case sources(AnswerSources)
     case finished(AnswerEnd)
 }
 
@@ -42,6 +46,18 @@ final class LiveAnswer: Sendable {
         var nextSubscriber = 0
         var savedLength = 0
         var queuePosition: Int?
+        var steps: [ToolStep] = []
+        var sources: AnswerSources?
+        /// Bumped on each change of steps or sources, to know whether the row has them.
+        var extrasVersion = 0
+        var savedExtrasVersion = 0
+    }
+
+    /// What the row lacks: the text, and the steps and sources when they changed since the last save.
+    struct Unsaved: Sendable {
+        let text: String
+        let length: Int
+        let extras: (steps: [ToolStep], sources: AnswerSources?, version: Int)?
     }
 
     private let state = Mutex(State())
@@ -60,6 +76,30 @@ final class LiveAnswer: Sendable {
             for continuation in state.subscribers.values { continuation.yield(event) }
         }
     }
+
+    /// Records a tool call: a new one (`index` nil) is added and its index returned; a known one is replaced.
+    @discardableResult
+    func setStep(_ step: ToolStep, at index: Int? = nil) -> Int {
+        state.withLock { state in
+            let index = index ?? state.steps.count
+            if index < state.steps.count { state.steps[index] = step } else { state.steps.append(step) }
+            state.extrasVersion += 1
+            state.lastSentAt = .now
+            for continuation in state.subscribers.values { continuation.yield(.step(index: index, step)) }
+            return index
+        }
+    }
+
+    func setSources(_ sources: AnswerSources) {
+        state.withLock { state in
+            state.sources = sources
+            state.extrasVersion += 1
+            for continuation in state.subscribers.values { continuation.yield(.sources(sources)) }
+        }
+    }
+
+    var steps: [ToolStep] { state.withLock { $0.steps } }
+    var sources: AnswerSources? { state.withLock { $0.sources } }
 
     func queued(at position: Int) {
         state.withLock { state in
@@ -87,21 +127,31 @@ final class LiveAnswer: Sendable {
         }
     }
 
-    /// The text not yet saved, or nil when the row is up to date.
-    func unsaved() -> (text: String, length: Int)? {
-        state.withLock { state in state.savedLength == state.length ? nil : (state.text, state.length) }
+    /// What the row lacks, or nil when it is up to date.
+    func unsaved() -> Unsaved? {
+        state.withLock { state in
+            let extras = state.savedExtrasVersion == state.extrasVersion ? nil : (state.steps, state.sources, state.extrasVersion)
+            guard state.savedLength != state.length || extras != nil else { return nil }
+            return Unsaved(text: state.text, length: state.length, extras: extras)
+        }
     }
 
-    func markSaved(length: Int) {
-        state.withLock { $0.savedLength = max($0.savedLength, length) }
+    func markSaved(_ saved: Unsaved) {
+        state.withLock { state in
+            state.savedLength = max(state.savedLength, saved.length)
+            if let extras = saved.extras { state.savedExtrasVersion = max(state.savedExtrasVersion, extras.version) }
+        }
     }
 
     var text: String { state.withLock { $0.text } }
 
-    /// Everything after `offset` characters at once, then each new piece as it comes, then the end.
+    /// The steps and sources so far, everything after `offset` characters at once, then each new piece as it comes,
+    /// then the end.
     func subscribe(from offset: Int) -> AnswerSubscription {
         let (stream, continuation) = AsyncStream.makeStream(of: AnswerEvent.self, bufferingPolicy: .unbounded)
         let key = state.withLock { state -> Int? in
+            if let sources = state.sources { continuation.yield(.sources(sources)) }
+            for (index, step) in state.steps.enumerated() { continuation.yield(.step(index: index, step)) }
             if offset < state.length {
                 continuation.yield(.delta(text: String(state.text.unicodeScalars.dropFirst(max(0, offset))), end: state.length))
             }

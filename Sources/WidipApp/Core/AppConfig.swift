@@ -14,6 +14,8 @@ public struct AppConfig: Sendable {
     public var mcpAPIKey: String?
     /// WIBOT's model servers, the model of each mode and the limits of an answer.
     public var chat: ChatSettings
+    /// The Assistant WIDIP mode's tool rounds and prompt budget.
+    public var assistant: AssistantSettings
     /// The knowledge base's embedding service.
     public var embeddings: EmbeddingSettings
     public var corsOrigins: [String]
@@ -54,6 +56,7 @@ public struct AppConfig: Sendable {
         mcpServerURL: String? = nil,
         mcpAPIKey: String? = nil,
         chat: ChatSettings = ChatSettings(),
+        assistant: AssistantSettings = AssistantSettings(),
         embeddings: EmbeddingSettings = EmbeddingSettings(),
         corsOrigins: [String] = [],
         rateLimitPerMinute: Int = 100,
@@ -79,6 +82,7 @@ public struct AppConfig: Sendable {
         self.mcpServerURL = mcpServerURL
         self.mcpAPIKey = mcpAPIKey
         self.chat = chat
+        self.assistant = assistant
         self.embeddings = embeddings
         self.corsOrigins = corsOrigins
         self.rateLimitPerMinute = rateLimitPerMinute
@@ -211,6 +215,11 @@ extension AppConfig {
             mcpServerURL: try url("MCP_SERVER_URL"),
             mcpAPIKey: text("MCP_API_KEY"),
             chat: try ChatSettings.read(text: text, integer: { try integer($0, default: $1, range: $2) }, url: url),
+            assistant: AssistantSettings(
+                maxToolRounds: try integer("ASSISTANT_MAX_TOOL_ROUNDS", default: 4, range: 0...20),
+                passages: try integer("ASSISTANT_PASSAGES", default: 5, range: 0...20),
+                passageCharacters: try integer("ASSISTANT_PASSAGE_CHARACTERS", default: 2400, range: 0...50_000)
+            ),
             embeddings: try EmbeddingSettings.read(text: text, integer: { try integer($0, default: $1, range: $2) }, url: url),
             corsOrigins: origins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
             rateLimitPerMinute: try integer("RATE_LIMIT_PER_MINUTE", default: 100, range: 1...1_000_000),

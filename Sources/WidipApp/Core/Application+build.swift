@@ -103,7 +103,12 @@ public struct AppServices: Sendable {
         self.tokenMeter = TokenMeter(monthly: chatRepository.monthlyUsage(of:))
         self.chat = ChatService(
             client: postgres, repository: chatRepository, llm: llm,
-            generations: ChatGenerations(), watchers: ChatWatchers(), limiter: limiter, audit: audit, logger: logger
+            generations: ChatGenerations(), watchers: ChatWatchers(), limiter: limiter, audit: audit,
+            assistant: AssistantWIDIP(
+                mcp: mcp, knowledge: KnowledgeSearch(repository: knowledge, embeddings: embeddings, logger: logger), safeguard: safeguard,
+                settings: config.assistant, logger: logger
+            ),
+            logger: logger
         )
     }
 
@@ -156,13 +161,13 @@ extension AppServices {
                 chat: chat,
                 services: [
                     ChatStreamListener(database: config.databaseURL, watchers: chat.watchers, generations: chat.generations, logger: logger),
-                    ChatShutdown(generations: chat.generations),
+                    ChatShutdown(generations: chat.generations, watchers: chat.watchers),
                 ]
             ),
             safeguardModule,
             UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
             UsersModule(users: users, meter: tokenMeter),
-            KnowledgeModule(embedder: KnowledgeEmbedder(repository: knowledge, embeddings: embeddings, ready: databaseReady, logger: logger)),
+            KnowledgeModule(embedder: KnowledgeEmbedder(repository: knowledge, embeddings: embeddings, ready: databaseReady, logger: logger), audit: audit),
             MCPModule(mcp: mcp, toolCalls: toolCalls),
             AuditModule(audit: audit, users: users, timeZone: config.displayTimeZone),
             RealtimeModule(

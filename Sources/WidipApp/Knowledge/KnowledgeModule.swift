@@ -4,13 +4,18 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The knowledge base: its chunks are embedded in the background, whoever wrote them (import, Phase 1).
+/// The knowledge base: its chunks are embedded in the background, whoever wrote them (import, Phase 1), and the
+/// sources technicians find out of date are recorded.
 struct KnowledgeModule: AppModule {
     let embedder: KnowledgeEmbedder
+    let audit: AuditRepository
 
-    var accessRules: [RouteRule] { [] }
+    var accessRules: [RouteRule] { KnowledgeController.accessRules }
     var services: [any Service] { [embedder] }
-    func addRoutes(to routes: ModuleRoutes) throws {}
+
+    func addRoutes(to routes: ModuleRoutes) throws {
+        KnowledgeController(repository: embedder.repository, audit: audit).addRoutes(to: routes.signedIn)
+    }
 }
 
 /// Embeds the chunks that have no embedding, in batches, on every instance at once without doing any twice; makes

@@ -167,6 +167,28 @@ struct KnowledgeRepository: Sendable {
         return count
     }
 
+    /// Records that `userID` found chunk `id` out of date; nil when the chunk does not exist. A user's second report
+    /// of a chunk not yet reviewed changes nothing (`isNew` false).
+    func reportObsolete(
+        _ id: Int, by userID: Int, message: UUID?, comment: String?, on connection: PostgresConnection
+    ) async throws -> (title: String, isNew: Bool)? {
+        let result = try await connection.query(
+            """
+            WITH source AS (SELECT id, source_key, COALESCE(title, 'Sans titre') AS title FROM widip_knowledge_base WHERE id = \(id)),
+                 added AS (
+                     INSERT INTO knowledge_feedback (knowledge_id, source_key, title, message_id, user_id, comment)
+                     SELECT id, source_key, title, \(message), \(userID), \(comment) FROM source
+                     ON CONFLICT (knowledge_id, user_id) WHERE resolved_at IS NULL DO NOTHING
+                     RETURNING id
+                 )
+            SELECT title, EXISTS (SELECT 1 FROM added) FROM source
+            """,
+            logger: logger
+        )
+        for try await (title, isNew) in result.decode((String, Bool).self) { return (title, isNew) }
+        return nil
+    }
+
     private func hits(_ query: PostgresQuery) async throws -> [KnowledgeHit] {
         var found: [KnowledgeHit] = []
         for try await row in try await client.query(query, logger: logger).decode((Int, String, String?, String?, String?, String?, Double?, String).self) {

@@ -94,14 +94,14 @@ public struct NewApprovalRequest: Sendable {
     /// Nil: the longest allowed (`SAFEGUARD_MAX_EXPIRY_MINUTES`).
     public var expiresAt: Date?
     public var requester: Requester
-    public var conversationID: Int64?
+    public var conversationID: UUID?
     public var idempotencyKey: String?
     public var callbackURL: String?
     public var executionMode: ExecutionMode
 
     public init(
         tool: String, arguments: [String: JSONValue], context: [String: JSONValue] = [:], expiresAt: Date? = nil, requester: Requester,
-        conversationID: Int64? = nil, idempotencyKey: String? = nil, callbackURL: String? = nil, executionMode: ExecutionMode = .platform
+        conversationID: UUID? = nil, idempotencyKey: String? = nil, callbackURL: String? = nil, executionMode: ExecutionMode = .platform
     ) {
         self.tool = tool
         self.arguments = arguments
@@ -126,7 +126,7 @@ public struct ApprovalRequest: Sendable, Decodable, Equatable {
     public let requesterType: String
     public let requesterName: String?
     public let requesterUserID: Int?
-    public let conversationID: Int64?
+    public let conversationID: UUID?
     public let idempotencyKey: String?
     public let callbackURL: String?
     public let executionMode: String
@@ -194,7 +194,7 @@ public struct ApprovalRequest: Sendable, Decodable, Equatable {
         requesterType = try container.decode(String.self, forKey: .requesterType)
         requesterName = try container.decodeIfPresent(String.self, forKey: .requesterName)
         requesterUserID = try container.decodeIfPresent(Int.self, forKey: .requesterUserID)
-        conversationID = try container.decodeIfPresent(Int64.self, forKey: .conversationID)
+        conversationID = try container.decodeIfPresent(UUID.self, forKey: .conversationID)
         idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
         callbackURL = try container.decodeIfPresent(String.self, forKey: .callbackURL)
         executionMode = try container.decode(String.self, forKey: .executionMode)

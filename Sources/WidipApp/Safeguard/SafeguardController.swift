@@ -75,7 +75,7 @@ struct SafeguardController {
         let context: JSONValue
         let status: String
         let requester: RequesterOutput
-        let conversationID: Int64?
+        let conversationID: String?
         let executionMode: String
         let approvalsRequired: Int
         let approvalsCount: Int
@@ -103,7 +103,7 @@ struct SafeguardController {
             context = request.context
             status = request.status
             requester = RequesterOutput(type: request.requesterType, name: request.requesterName)
-            conversationID = request.conversationID
+            conversationID = request.conversationID?.wire
             executionMode = request.executionMode
             approvalsRequired = request.approvalsRequired
             approvalsCount = request.approvalsCount

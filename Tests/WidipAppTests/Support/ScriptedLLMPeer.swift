@@ -14,7 +14,11 @@ import Synchronization
 /// - `[illisible]`: a piece that is not JSON;
 /// - `[refus]`: HTTP 429 with an error body;
 /// - `[sans-usage]`: no token counts;
-/// - `[outil]`: a tool call streamed as argument pieces.
+/// - `[outil]`: a tool call streamed as argument pieces;
+/// - `[outils: nom{json} ; nom{json}]`: the assistant's tool loop: while the request offers tools, the next call of
+///   the list (one per round, counted by the `tool` turns already in the request), then « Synthèse : » followed by
+///   what each tool answered; with `[bloc]`, the calls are written in the text as fenced JSON (as Qwen writes them);
+/// - `[boucle]`: a new `glpi_search_client` call at every round that offers tools, then the synthesis.
 final class ScriptedLLMPeer: Sendable {
     let port: Int
     private let server: InProcessServer
@@ -101,6 +105,16 @@ final class ScriptedLLMPeer: Sendable {
             }
         }
         let asked = question
+        var toolResults: [String] = []
+        if case .array(let messages)? = request["messages"] {
+            for case .object(let message) in messages where message["role"] == .string("tool") {
+                if case .string(let text)? = message["content"] { toolResults.append(text) }
+            }
+        }
+        let offersTools = if case .array(let tools)? = request["tools"] { !tools.isEmpty } else { false }
+        if let script = Self.toolScript(asked) {
+            return toolLoop(script, asked: asked, results: toolResults, offersTools: offersTools, wire: wire, pieceDelay: pieceDelay)
+        }
         if asked.contains("[refus]") {
             return Response(
                 status: .tooManyRequests, headers: [.contentType: "application/json"],
@@ -150,6 +164,53 @@ final class ScriptedLLMPeer: Sendable {
         )
     }
 
+    /// The calls of `[outils: …]`, or an endless list for `[boucle]`.
+    static func toolScript(_ asked: String) -> [(name: String, arguments: String)]? {
+        if asked.contains("[boucle]") { return (1...100).map { ("glpi_search_client", #"{"query":"essai \#($0)"}"#) } }
+        guard let start = asked.range(of: "[outils:"), let end = asked.range(of: "]", range: start.upperBound..<asked.endIndex) else { return nil }
+        return asked[start.upperBound..<end.lowerBound].components(separatedBy: " ; ").compactMap { item in
+            let item = item.trimmingCharacters(in: .whitespaces)
+            guard let brace = item.firstIndex(of: "{") else { return nil }
+            return (String(item[..<brace]), String(item[brace...]))
+        }
+    }
+
+    private func toolLoop(
+        _ script: [(name: String, arguments: String)], asked: String, results: [String], offersTools: Bool, wire: Wire, pieceDelay: Duration
+    ) -> Response {
+        let format = Format(wire: wire)
+        let next = offersTools && results.count < script.count ? script[results.count] : nil
+        let slowEnd = asked.contains("[lent]")
+        return Response(
+            status: .ok, headers: [.contentType: wire == .openAI ? "text/event-stream" : "application/x-ndjson"],
+            body: ResponseBody { [self] writer in
+                recorded.state.withLock { $0.open += 1 }
+                defer { recorded.state.withLock { $0.open -= 1 } }
+                var pieces: [String]
+                if let next, asked.contains("[bloc]") {
+                    let block = "Je consulte l'outil.\n```json\n{\"name\": \"\(next.name)\", \"arguments\": \(next.arguments)}\n```\n"
+                    // Cut anywhere, as a model's tokens cut it: the fence arrives in pieces.
+                    pieces = stride(from: 0, to: block.count, by: 7).map { offset in
+                        String(block.dropFirst(offset).prefix(7))
+                    }.map(format.text)
+                    pieces.append(format.end(prompt: 20, completion: 10))
+                } else if let next {
+                    pieces = format.toolCall(id: "call_\(results.count + 1)", name: next.name, arguments: next.arguments)
+                } else {
+                    let text = "Synthèse : " + results.map { String($0.prefix(300)) }.joined(separator: " | ")
+                    pieces = [format.text("Synthèse"), format.text(String(text.dropFirst(8)))]
+                    if slowEnd { pieces += (1...300).map { format.text(" mot\($0)") } }
+                    pieces.append(format.end(prompt: 40, completion: 20))
+                }
+                for piece in pieces {
+                    try await writer.write(ByteBuffer(string: piece))
+                    try await Task.sleep(for: slowEnd && next == nil ? .milliseconds(50) : pieceDelay)
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
     struct Format {
         let wire: Wire
 
@@ -170,6 +231,26 @@ final class ScriptedLLMPeer: Sendable {
             case .ollama:
                 let usage = completion.map { ",\"prompt_eval_count\":\(prompt),\"eval_count\":\($0)" } ?? ""
                 return "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"\(usage)}\n"
+            }
+        }
+
+        /// One call: OpenAI's in argument pieces, Ollama's whole.
+        func toolCall(id: String, name: String, arguments: String) -> [String] {
+            switch wire {
+            case .openAI:
+                let half = arguments.count / 2
+                return [
+                    #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"\#(id)","type":"function","function":{"name":"\#(name)","arguments":""}}]}}]}"# + "\n\n",
+                    #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":\#(ChatEventStream.jsonString(String(arguments.prefix(half))))}}]}}]}"# + "\n\n",
+                    #"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":\#(ChatEventStream.jsonString(String(arguments.dropFirst(half))))}}]}}]}"# + "\n\n",
+                    #"data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":30,"completion_tokens":9}}"# + "\n\n",
+                    "data: [DONE]\n\n",
+                ]
+            case .ollama:
+                return [
+                    #"{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"\#(name)","arguments":\#(arguments)}}]},"done":false}"# + "\n",
+                    #"{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":30,"eval_count":9}"# + "\n",
+                ]
             }
         }
 

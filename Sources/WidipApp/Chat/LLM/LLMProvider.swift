@@ -8,6 +8,18 @@ struct LLMMessage: Sendable, Equatable {
 
     var role: Role
     var content: String
+    /// The calls an assistant turn made (the assistant's tool loop sends them back with their results).
+    var toolCalls: [LLMToolCall] = []
+    /// For a `tool` turn: the call it answers.
+    var toolCallID: String? = nil
+    var toolName: String? = nil
+}
+
+/// A tool call as the model asked for it; `arguments` is JSON text, as the model wrote it.
+struct LLMToolCall: Sendable, Equatable {
+    var id: String
+    var name: String
+    var arguments: String
 }
 
 /// What is asked of a provider: one streamed answer.
@@ -19,9 +31,33 @@ struct LLMRequest: Sendable {
     /// OpenAI-style function descriptions (`{"type":"function","function":{…}}`), for the assistant's tool loop.
     var tools: [JSONValue] = []
 
-    /// The turns as both wire formats spell them.
-    var wireMessages: JSONValue {
-        .array(messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) })
+    /// The turns as OpenAI's chat completions spell them: a call's arguments as text, a result tied to its call.
+    var openAIMessages: JSONValue {
+        .array(messages.map { message in
+            var turn: [String: JSONValue] = ["role": .string(message.role.rawValue), "content": .string(message.content)]
+            if !message.toolCalls.isEmpty {
+                turn["tool_calls"] = .array(message.toolCalls.map { call in
+                    ["id": .string(call.id), "type": "function", "function": ["name": .string(call.name), "arguments": .string(call.arguments)]]
+                })
+            }
+            if let id = message.toolCallID { turn["tool_call_id"] = .string(id) }
+            if let name = message.toolName { turn["name"] = .string(name) }
+            return .object(turn)
+        })
+    }
+
+    /// The turns as Ollama spells them: a call's arguments as an object, a result named by its tool.
+    var ollamaMessages: JSONValue {
+        .array(messages.map { message in
+            var turn: [String: JSONValue] = ["role": .string(message.role.rawValue), "content": .string(message.content)]
+            if !message.toolCalls.isEmpty {
+                turn["tool_calls"] = .array(message.toolCalls.map { call in
+                    ["function": ["name": .string(call.name), "arguments": JSONValue.parse(call.arguments) ?? .object([:])]]
+                })
+            }
+            if let name = message.toolName { turn["tool_name"] = .string(name) }
+            return .object(turn)
+        })
     }
 }
 

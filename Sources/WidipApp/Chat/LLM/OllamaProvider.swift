@@ -12,7 +12,7 @@ struct OllamaProvider: LLMProvider {
     func stream(_ request: LLMRequest, receive: @escaping @Sendable (LLMChunk) async throws -> Void) async throws {
         var body: [String: JSONValue] = [
             "model": .string(request.model),
-            "messages": request.wireMessages,
+            "messages": request.ollamaMessages,
             "stream": .bool(true),
             "options": .object(["num_predict": .number(Double(request.maxTokens))]),
         ]

@@ -16,7 +16,7 @@ struct OpenAICompatibleProvider: LLMProvider {
     func stream(_ request: LLMRequest, receive: @escaping @Sendable (LLMChunk) async throws -> Void) async throws {
         var body: [String: JSONValue] = [
             "model": .string(request.model),
-            "messages": request.wireMessages,
+            "messages": request.openAIMessages,
             "stream": .bool(true),
             "max_tokens": .number(Double(request.maxTokens)),
         ]

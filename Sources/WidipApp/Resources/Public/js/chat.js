@@ -108,6 +108,12 @@ async function follow(response, article) {
           body.append(data.text);
           if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 80) article.scrollIntoView({ block: "end" });
           break;
+        case "step":
+          showStep(article, data.index, data.step);
+          break;
+        case "sources":
+          showSources(article, data);
+          break;
         case "error":
           showError(data.message);
           break;
@@ -125,6 +131,105 @@ async function follow(response, article) {
   }
   if (finished && current.id) await replaceWithSaved(article, current.id);
   current = null;
+  listenForOutcomes();
+}
+
+// The assistant's tool calls while the answer is written; the saved answer replaces them with the server's rendering.
+const stepLabels = {
+  running: "en cours",
+  success: "réussi",
+  tool_error: "erreur de l'outil",
+  refused: "refusé",
+  failed: "échec",
+  awaiting_approval: "en attente d'approbation",
+};
+function showStep(article, index, step) {
+  let steps = article.querySelector(".chat-steps");
+  if (!steps) {
+    steps = document.createElement("div");
+    steps.className = "chat-steps";
+    steps.setAttribute("aria-label", "Outils appelés");
+    article.querySelector(".chat-body").before(steps);
+  }
+  let item = steps.querySelector(`[data-index="${index}"]`);
+  if (!item) {
+    item = document.createElement("details");
+    item.className = "tool-step";
+    item.dataset.index = String(index);
+    steps.append(item);
+  }
+  const summary = document.createElement("summary");
+  const level = document.createElement("span");
+  level.className = `badge level-${step.level}`;
+  level.textContent = step.level;
+  const tool = document.createElement("code");
+  tool.textContent = step.tool;
+  const status = document.createElement("span");
+  status.className = "status";
+  status.textContent = stepLabels[step.status] ?? step.status;
+  summary.append(level, ` ${step.label} `, tool, " — ", status);
+  if (step.duration_ms != null) summary.append(` (${numbers.format(step.duration_ms)} ms)`);
+  const details = document.createElement("pre");
+  details.textContent = JSON.stringify(step.arguments, null, 2) + (step.result ? `\n\n${step.result}` : "");
+  item.replaceChildren(summary, details);
+  if (step.status === "awaiting_approval" && step.approval_id) {
+    item.dataset.awaitingApproval = step.approval_id;
+    const link = document.createElement("a");
+    link.href = `/safeguard/${encodeURIComponent(step.approval_id)}`;
+    link.textContent = `Demande ${step.approval_id}`;
+    item.append(link);
+  }
+}
+
+function showSources(article, data) {
+  article.querySelector(".chat-sources")?.remove();
+  if (!data.items?.length) return;
+  const section = document.createElement("section");
+  section.className = "chat-sources";
+  const title = document.createElement("h3");
+  title.textContent = "Sources";
+  const list = document.createElement("ol");
+  for (const source of data.items) {
+    const item = document.createElement("li");
+    item.textContent = source.title;
+    list.append(item);
+  }
+  section.append(title, list);
+  article.querySelector(".chat-body").after(section);
+}
+
+// Actions handed to SAFEGUARD come back as messages of the conversation when a colleague decides: while one waits,
+// the page listens for them (Server-Sent Events, resumed from the last message it has).
+let listening = null;
+function listenForOutcomes() {
+  if (listening || !main.dataset.conversationId || !thread.querySelector("[data-awaiting-approval]")) return;
+  const seqs = [...thread.querySelectorAll("[data-seq]")].map((item) => Number(item.dataset.seq) || 0);
+  listening = new EventSource(`/api/chat/conversations/${main.dataset.conversationId}/updates?after=${Math.max(0, ...seqs)}`);
+  listening.addEventListener("message", async (event) => {
+    const data = JSON.parse(event.data);
+    if (thread.querySelector(`[data-message-id="${data.message_id}"]`)) return;
+    const response = await fetch(`/wibot/messages/${encodeURIComponent(data.message_id)}`, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    const added = template.content.firstElementChild;
+    if (!added) return;
+    thread.append(added);
+    added.scrollIntoView({ block: "end" });
+    const approval = added.querySelector('a[href^="/safeguard/"]')?.textContent.replace("Demande ", "");
+    for (const step of thread.querySelectorAll(`[data-awaiting-approval="${approval}"]`)) {
+      delete step.dataset.awaitingApproval;
+      const status = step.querySelector(".status");
+      if (status) status.textContent = "décidée";
+    }
+    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+      new Notification("WIBOT — SAFEGUARD", { body: added.querySelector(".chat-body")?.textContent.trim() ?? "" });
+    }
+    if (!thread.querySelector("[data-awaiting-approval]")) {
+      listening.close();
+      listening = null;
+    }
+  });
 }
 
 // A conversation the first question just created: its title (the server's rule: the first line, cut at a word
@@ -272,6 +377,18 @@ stop.addEventListener("click", async () => {
 });
 
 thread.addEventListener("click", async (event) => {
+  const obsolete = event.target.closest("[data-obsolete]");
+  if (obsolete) {
+    const article = obsolete.closest("[data-message-id]");
+    const response = await fetch(`/api/knowledge/sources/${encodeURIComponent(obsolete.dataset.obsolete)}/obsolete`, {
+      method: "POST",
+      headers: headers(true),
+      body: JSON.stringify({ message_id: article?.dataset.messageId ?? null }),
+    });
+    if (!response.ok) return showError(await errorMessage(response));
+    obsolete.replaceWith("Signalée comme obsolète");
+    return;
+  }
   const button = event.target.closest("[data-feedback]");
   if (!button) return;
   const article = button.closest("[data-message-id]");
@@ -306,6 +423,7 @@ document.getElementById("chat-delete")?.addEventListener("click", async () => {
 });
 
 decorateCode(thread);
+listenForOutcomes();
 
 // Whether the selected mode's provider answers, from the health view: said before a question is lost on it.
 let health = null;
