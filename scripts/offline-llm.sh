@@ -86,10 +86,13 @@ ensure_qwen() {
   rm -rf "$work"
 }
 
-# Starts llama-server on 127.0.0.1:$3 with model $1 named $2, logs in $4; sets LLAMA_PID once it answers /health.
+# Starts llama-server on 127.0.0.1:$3 with model $1 named $2, logs in $4, and the chat template $5 if given; sets
+# LLAMA_PID once it answers /health.
 start_llama_server() {
-  local model="$1" alias="$2" port="$3" logfile="$4"
-  "$LLAMA_SERVER" -m "$model" --alias "$alias" --host 127.0.0.1 --port "$port" -t "$(nproc)" -c 8192 --parallel 2 > "$logfile" 2>&1 &
+  local model="$1" alias="$2" port="$3" logfile="$4" template="${5:-}"
+  local extra=()
+  [ -n "$template" ] && extra=(--jinja --chat-template-file "$template")
+  "$LLAMA_SERVER" -m "$model" --alias "$alias" --host 127.0.0.1 --port "$port" -t "$(nproc)" -c 8192 --parallel 2 "${extra[@]}" > "$logfile" 2>&1 &
   LLAMA_PID=$!
   wait_for_health llama-server "$LLAMA_PID" "$port" "$logfile" 120
 }

@@ -49,18 +49,26 @@ struct ChatController {
     struct ConversationInput: Decodable {
         let title: String?
         let mode: String?
+    }
+
+    /// PATCH: a new title, the client the conversation is kept to, or both.
+    struct ConversationChangeInput: Decodable {
+        let title: String?
         /// Absent: unchanged; null or empty: no client; a name: the conversation is kept to that client.
         let clientScope: String??
 
         enum CodingKeys: String, CodingKey {
-            case title, mode
+            case title
             case clientScope = "client_scope"
         }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
+            // A title sent as null is a mistake, not "unchanged": refused like any title that is not text.
+            if container.contains(.title), try container.decodeNil(forKey: .title) {
+                throw AppError.invalidField("title", "Le titre doit être un texte.")
+            }
             title = try container.decodeIfPresent(String.self, forKey: .title)
-            mode = try container.decodeIfPresent(String.self, forKey: .mode)
             if !container.contains(.clientScope) {
                 clientScope = nil
             } else if try container.decodeNil(forKey: .clientScope) {
@@ -203,7 +211,7 @@ struct ChatController {
         }
         users.patch("/api/chat/conversations/{id}") { request, context in
             let id = try Self.id(context.parameters.get("id"), notFound: ChatService.notFound)
-            let input = try await request.decodeJSON(ConversationInput.self, context: context)
+            let input = try await request.decodeJSON(ConversationChangeInput.self, context: context)
             guard input.title != nil || input.clientScope != nil else {
                 throw AppError.invalidField("title", "Indiquez le nouveau titre ou le client (client_scope).")
             }
