@@ -1,6 +1,8 @@
 """An OpenAI-compatible model server for the browser tests: it answers by script, over a real socket, as a real
 server streams (Server-Sent Events, usage in a last chunk). `[lent]` in the question makes a 60-piece answer, one
-piece every 100 ms, for reloads and stops mid-answer. Usage: python scripted_llm.py PORT"""
+piece every 100 ms, for reloads and stops mid-answer. When tools are offered (Assistant WIDIP), a question about the
+switch calls the PRD's three tools one round after the other, and a password question asks for the reset; then it
+answers from what the tools said. Usage: python scripted_llm.py PORT"""
 import json
 import sys
 import time
@@ -21,10 +23,42 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    # The PRD's example (3.1.2): the client, the switch's status, the past incidents.
+    SWITCH_CALLS = [
+        ("glpi_search_client", {"query": "Clinique St-Jean"}),
+        ("observium_get_device_status", {"hostname": "SWITCH-CLIN-STJEAN"}),
+        ("memory_search_similar_cases", {"query": "switch Clinique Saint-Jean"}),
+    ]
+    RESET_CALLS = [("ad_reset_password", {"username": "jean.dupont"})]
+
+    def tool_script(self, request, question):
+        results = [m.get("content", "") for m in request.get("messages", []) if m.get("role") == "tool"]
+        # The question itself, without the knowledge base's passages the platform appends to it.
+        question = question.split("\n\n---\n")[0]
+        if "switch" in question.lower():
+            calls = self.SWITCH_CALLS
+        elif "mot de passe" in question.lower():
+            calls = self.RESET_CALLS
+        else:
+            return None
+        if request.get("tools") and len(results) < len(calls):
+            name, arguments = calls[len(results)]
+            return {"call": (f"call_{len(results) + 1}", name, json.dumps(arguments))}
+        if calls is self.RESET_CALLS:
+            return {"text": "La réinitialisation du mot de passe de jean.dupont attend l'approbation d'un collègue dans SAFEGUARD."}
+        status = next((json.loads(r) for r in results if r.startswith("{") and '"uptime_days"' in r), {})
+        return {"text": f"Le switch {status.get('hostname', '?')} de la {status.get('client', '?')} est {status.get('status', '?')} "
+                        f"depuis {status.get('uptime_days', '?')} jours ; 2 incidents ont été résolus en 2024 [1]."}
+
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         question = next((m["content"] for m in reversed(request.get("messages", [])) if m.get("role") == "user"), "")
-        if "[lent]" in question:
+        script = self.tool_script(request, question)
+        if script and "call" in script:
+            return self.call_tool(*script["call"])
+        if script:
+            pieces, delay = [word + " " for word in script["text"].split(" ")], 0.02
+        elif "[lent]" in question:
             pieces, delay = [f"mot{n} " for n in range(1, 61)], 0.1
         else:
             pieces, delay = ["Bonjour ! ", "Voici **WIBOT**, ", "et du code :\n\n```powershell\n", "Get-ADUser -Filter *\n", "```\n"], 0.05
@@ -44,6 +78,27 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the answer was stopped: the backend closed the request
+
+    def call_tool(self, call_id, name, arguments):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        first = {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+        chunks = [
+            {"choices": [{"index": 0, "delta": {"tool_calls": [first]}}]},
+            {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 30, "completion_tokens": 9}},
+        ]
+        try:
+            for chunk in chunks:
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 if __name__ == "__main__":

@@ -216,11 +216,16 @@ function listenForOutcomes() {
     if (!added) return;
     thread.append(added);
     added.scrollIntoView({ block: "end" });
+    // The step that asked now says how it ended, in the outcome's words and colour.
     const approval = added.querySelector('a[href^="/safeguard/"]')?.textContent.replace("Demande ", "");
+    const outcome = added.querySelector(".chat-action .status");
     for (const step of thread.querySelectorAll(`[data-awaiting-approval="${approval}"]`)) {
       delete step.dataset.awaitingApproval;
       const status = step.querySelector(".status");
-      if (status) status.textContent = "décidée";
+      if (status && outcome) {
+        status.textContent = outcome.textContent.toLowerCase();
+        status.className = outcome.className;
+      }
     }
     if (document.hidden && "Notification" in window && Notification.permission === "granted") {
       new Notification("WIBOT — SAFEGUARD", { body: added.querySelector(".chat-body")?.textContent.trim() ?? "" });
