@@ -40,6 +40,15 @@ struct AssistantTests {
         return steps
     }
 
+    /// The content of the last user turn of a request the peer received.
+    static func lastUserTurn(_ request: [String: JSONValue]?) -> String? {
+        guard case .array(let messages)? = request?["messages"] else { return nil }
+        for case .object(let message) in messages.reversed() where message["role"] == .string("user") {
+            if case .string(let text)? = message["content"] { return text }
+        }
+        return nil
+    }
+
     static func savedAnswer(_ server: LiveServer, _ token: String, _ events: [SSEEvent]) async throws -> [String: Any] {
         let done = try #require(events.first("done")).json
         let saved = try await server.request(.get, "/api/chat/conversations/\(done["conversation_id"] as! String)", token: token)
@@ -137,15 +146,31 @@ struct AssistantTests {
         }
     }
 
-    @Test func afterTheRoundLimitTheModelAnswersWithoutTools() async throws {
+    @Test func afterTheRoundLimitTheModelIsToldToAnswerAndItsFurtherCallsAreNotRun() async throws {
         try await ScriptedLLMPeer.with { peer in
             try await Self.withAssistant(peer, { $0.assistant.maxToolRounds = 2 }) { server in
                 let (_, token) = try await server.signedIn(.n1)
                 let events = try await Self.ask(server, token, "[boucle] Cherche encore et encore.")
                 #expect(Self.steps(events).count == 2)
                 #expect(peer.requests.count == 3)
-                #expect(peer.requests.last?["tools"] == nil, "the last round offers no tools")
+                // The tools stay offered (the server's prompt cache), with the instruction to answer.
+                #expect(peer.requests.last?["tools"] != nil)
+                #expect(Self.lastUserTurn(peer.requests.last) == AssistantWIDIP.answerNow)
                 #expect(events.text.hasPrefix("Synthèse"))
+            }
+        }
+    }
+
+    @Test func aModelThatKeepsCallingAfterTheLimitIsAskedOnceMoreWithoutTools() async throws {
+        try await ScriptedLLMPeer.with { peer in
+            try await Self.withAssistant(peer, { $0.assistant.maxToolRounds = 2 }) { server in
+                let (_, token) = try await server.signedIn(.n1)
+                let events = try await Self.ask(server, token, "[boucle] [têtu] Cherche encore et encore.")
+                #expect(Self.steps(events).count == 2, "the call written after the limit is not run")
+                #expect(peer.requests.count == 4)
+                #expect(peer.requests.last?["tools"] == nil)
+                #expect(events.text.hasPrefix("Synthèse"))
+                #expect(try #require(events.first("done")).json["status"] as? String == "complete")
             }
         }
     }

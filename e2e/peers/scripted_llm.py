@@ -33,15 +33,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def tool_script(self, request, question):
         results = [m.get("content", "") for m in request.get("messages", []) if m.get("role") == "tool"]
-        # The question itself, without the knowledge base's passages the platform appends to it.
-        question = question.split("\n\n---\n")[0]
+        # The question itself, without the knowledge base's passages the platform puts before it.
+        question = question.split("\n\n---\nQuestion : ")[-1]
         if "switch" in question.lower():
             calls = self.SWITCH_CALLS
         elif "mot de passe" in question.lower():
             calls = self.RESET_CALLS
         else:
             return None
-        if request.get("tools") and len(results) < len(calls):
+        messages = request.get("messages", [])
+        told_to_answer = bool(messages) and str(messages[-1].get("content", "")).startswith("Réponds maintenant")
+        if request.get("tools") and not told_to_answer and len(results) < len(calls):
             name, arguments = calls[len(results)]
             return {"call": (f"call_{len(results) + 1}", name, json.dumps(arguments))}
         if calls is self.RESET_CALLS:
@@ -52,7 +54,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        question = next((m["content"] for m in reversed(request.get("messages", [])) if m.get("role") == "user"), "")
+        # The question: the last user turn, not the assistant's closing instruction (« Réponds maintenant… »).
+        question = next((m["content"] for m in reversed(request.get("messages", []))
+                         if m.get("role") == "user" and not m["content"].startswith("Réponds maintenant")), "")
         script = self.tool_script(request, question)
         if script and "call" in script:
             return self.call_tool(*script["call"])

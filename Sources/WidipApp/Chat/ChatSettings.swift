@@ -51,7 +51,8 @@ public enum ChatMode: String, CaseIterable, Sendable, Codable {
         case .redaction:
             "Tu es WIBOT en mode Rédaction, pour WIDIP. Rédige en français soigné des textes structurés (comptes rendus, courriels, procédures) en Markdown."
         case .assistant:
-            "Tu es l'Assistant WIDIP, expert de l'infrastructure des clients de WIDIP. Réponds en français, avec les faits et leur source ; dis quand tu ne sais pas."
+            // PRD 3.1.2's prompt; the tools are described by the request's `tools`, not listed again here.
+            "Tu es l'Assistant WIDIP, un expert IT pour l'infogérance (cliniques, EHPAD). Utilise les outils pour répondre aux questions techniques. Privilégie toujours les données réelles aux suppositions : n'invente ni nom d'équipement ni résultat. Réponds en français, brièvement, avec les faits et leur origine (outil ou extrait [n])."
         }
     }
 }

@@ -40,9 +40,15 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     public var jsonText: String {
+        String(decoding: jsonData, as: UTF8.self)
+    }
+
+    /// Compact, keys sorted: the same value always gives the same bytes. A model server caches the prompt it rendered
+    /// from a request by its prefix, so tools whose keys came out in another order would make it read everything again.
+    public var jsonData: Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "null"
+        return (try? encoder.encode(self)) ?? Data("null".utf8)
     }
 
     public static func parse(_ text: String) -> JSONValue? {

@@ -19,6 +19,8 @@ import Synchronization
 ///   the list (one per round, counted by the `tool` turns already in the request), then « Synthèse : » followed by
 ///   what each tool answered; with `[bloc]`, the calls are written in the text as fenced JSON (as Qwen writes them);
 /// - `[boucle]`: a new `glpi_search_client` call at every round that offers tools, then the synthesis.
+/// Once told to answer (`AssistantWIDIP.answerNow`), the peer writes the synthesis even though tools are offered, as
+/// a model that follows its instructions does; with `[têtu]`, it calls again until no tool is offered.
 final class ScriptedLLMPeer: Sendable {
     let port: Int
     private let server: InProcessServer
@@ -99,9 +101,12 @@ final class ScriptedLLMPeer: Sendable {
         let request = (try? JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: body))) ?? [:]
         recorded.state.withLock { $0.requests.append(request) }
         var question = ""
+        var toldToAnswer = false
         if case .array(let messages)? = request["messages"] {
+            // The question: the last user turn, not the assistant's closing instruction.
             for case .object(let message) in messages where message["role"] == .string("user") {
-                if case .string(let text)? = message["content"] { question = text }
+                guard case .string(let text)? = message["content"] else { continue }
+                if text == AssistantWIDIP.answerNow { toldToAnswer = true } else { question = text }
             }
         }
         let asked = question
@@ -112,8 +117,9 @@ final class ScriptedLLMPeer: Sendable {
             }
         }
         let offersTools = if case .array(let tools)? = request["tools"] { !tools.isEmpty } else { false }
+        let mayCall = offersTools && (!toldToAnswer || asked.contains("[têtu]"))
         if let script = Self.toolScript(asked) {
-            return toolLoop(script, asked: asked, results: toolResults, offersTools: offersTools, wire: wire, pieceDelay: pieceDelay)
+            return toolLoop(script, asked: asked, results: toolResults, mayCall: mayCall, wire: wire, pieceDelay: pieceDelay)
         }
         if asked.contains("[refus]") {
             return Response(
@@ -176,10 +182,10 @@ final class ScriptedLLMPeer: Sendable {
     }
 
     private func toolLoop(
-        _ script: [(name: String, arguments: String)], asked: String, results: [String], offersTools: Bool, wire: Wire, pieceDelay: Duration
+        _ script: [(name: String, arguments: String)], asked: String, results: [String], mayCall: Bool, wire: Wire, pieceDelay: Duration
     ) -> Response {
         let format = Format(wire: wire)
-        let next = offersTools && results.count < script.count ? script[results.count] : nil
+        let next = mayCall && results.count < script.count ? script[results.count] : nil
         let slowEnd = asked.contains("[lent]")
         return Response(
             status: .ok, headers: [.contentType: wire == .openAI ? "text/event-stream" : "application/x-ndjson"],

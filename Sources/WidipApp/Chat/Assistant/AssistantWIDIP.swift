@@ -39,14 +39,28 @@ struct AssistantWIDIP: Sendable {
         var round = 0
         while true {
             round += 1
-            // The last round has no tools: the model must answer with what it has (and a small model given tools
-            // after a result tends to call again rather than answer).
-            let offering = round <= settings.maxToolRounds ? tools : []
-            let reply = try await ask(
-                LLMRequest(model: job.model, messages: messages, maxTokens: job.maxTokens, tools: offering.map(\.function)),
-                provider: provider, toolNames: Set(offering.map(\.name)), into: answer, usage: usage
+            // After the last round of tools the model must answer with what it has, and is told so when it used
+            // tools. The tools stay in that request: the server then finds the whole prompt so far in its cache
+            // (offline, 3 s instead of 16). Calls written anyway are not run; if they were all the model wrote, it
+            // is asked once more with no tools at all (a small model given tools after a result tends to call again).
+            let answering = round > settings.maxToolRounds
+            if answering && !done.isEmpty { messages.append(LLMMessage(role: .user, content: Self.answerNow)) }
+            var reply = try await ask(
+                LLMRequest(model: job.model, messages: messages, maxTokens: job.maxTokens, tools: tools.map(\.function)),
+                provider: provider, toolNames: Set(tools.map(\.name)), into: answer, usage: usage
             )
-            guard !reply.calls.isEmpty else { return }
+            if answering && !reply.calls.isEmpty && Self.isBlank(answer.text) {
+                reply = try await ask(
+                    LLMRequest(model: job.model, messages: messages, maxTokens: job.maxTokens, tools: []),
+                    provider: provider, toolNames: Set(tools.map(\.name)), into: answer, usage: usage
+                )
+            }
+            if answering || reply.calls.isEmpty {
+                // A call in the last round is never run nor shown: if the model wrote nothing else, the page says
+                // where the facts are.
+                if Self.isBlank(answer.text) { answer.append(Self.noWrittenAnswer) }
+                return
+            }
             messages.append(LLMMessage(role: .assistant, content: reply.text, toolCalls: reply.calls))
             var repeated = false
             for call in reply.calls {
@@ -65,6 +79,12 @@ struct AssistantWIDIP: Sendable {
             if repeated { round = max(round, settings.maxToolRounds) }
         }
     }
+
+    /// The last round's instruction, after tools were used. Written as the user's turn: every provider accepts one
+    /// after a tool result (some refuse a system turn there).
+    static let answerNow = "Réponds maintenant à ma question, en français, avec les résultats des outils et les extraits ci-dessus, sans appeler d'outil."
+    private static func isBlank(_ text: String) -> Bool { text.allSatisfy(\.isWhitespace) }
+    static let noWrittenAnswer = "Le modèle n'a pas rédigé de réponse : les résultats des outils sont dans les étapes ci-dessus."
 
     // MARK: One round
 
@@ -279,19 +299,23 @@ struct AssistantWIDIP: Sendable {
         return Retrieved(sources: AnswerSources(items: items, usedVectors: found.usedVectors), passages: passages.joined(separator: "\n\n"))
     }
 
-    /// The question with the passages after it: the system prompt and the tools stay the same from one question to
-    /// the next, so a server that caches prompt prefixes (llama-server) reads them once.
+    /// The passages, then the question: the system prompt and the tools stay the same from one question to the next,
+    /// so a server that caches prompt prefixes (llama-server) reads them once; and the question comes last, where a
+    /// small model looks first.
     static func withContext(_ messages: [LLMMessage], passages: String, scope: String?) -> [LLMMessage] {
         var messages = messages
         if let scope, let first = messages.indices.first, messages[first].role == .system {
             messages[first].content += "\nCette conversation ne concerne que le client « \(scope) » : n'utilise aucune donnée d'un autre client."
         }
         guard !passages.isEmpty, let last = messages.lastIndex(where: { $0.role == .user }) else { return messages }
-        messages[last].content +=
-            "\n\n---\nExtraits de la base de connaissances WIDIP (cite [n] quand tu t'en sers ; ignore ceux qui ne concernent pas la question) :\n\n"
-            + passages
+        messages[last].content =
+            "Extraits de la base de connaissances WIDIP (cite [n] quand tu t'en sers ; ignore ceux qui ne concernent pas la question) :\n\n"
+            + passages + questionMarker + messages[last].content
         return messages
     }
+
+    /// Where the question starts in a user turn that carries passages.
+    static let questionMarker = "\n\n---\nQuestion : "
 }
 
 /// How much the assistant may do and read for one answer.

@@ -31,7 +31,15 @@ struct LLMHTTPStream: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    let response = try await client.execute(prepared, deadline: .distantFuture)
+                    let response: HTTPClientResponse
+                    do {
+                        response = try await client.execute(prepared, deadline: .distantFuture)
+                    } catch where Self.closedBeforeAnswering(error) {
+                        // A keep-alive connection the server closed just as it was reused (llama-server does so
+                        // between rounds of the assistant's tool loop): the request never reached it, so it is sent
+                        // once more on a new connection.
+                        response = try await client.execute(prepared, deadline: .distantFuture)
+                    }
                     activity.touch()
                     guard (200..<300).contains(response.status.code) else {
                         let text = try? await response.body.collect(upTo: 64 * 1024)
@@ -92,6 +100,15 @@ struct LLMHTTPStream: Sendable {
         return LLMFailure(kind: .refused(status: status), message: "\(label) a répondu HTTP \(status) (\(reason))\(suffix).")
     }
 
+    /// Whether the connection was found closed before the request could be answered at all.
+    static func closedBeforeAnswering(_ error: any Error) -> Bool {
+        switch error {
+        case let error as ChannelError: error == .ioOnClosedChannel || error == .eof || error == .outputClosed
+        case let error as HTTPClientError: error == .remoteConnectionClosed
+        default: false
+        }
+    }
+
     static func classify(_ error: any Error, label: String) -> LLMFailure {
         switch error {
         case is NIOConnectionError:
@@ -103,7 +120,7 @@ struct LLMHTTPStream: Sendable {
         case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
             return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
         default:
-            return LLMFailure(kind: .interrupted, message: "La connexion à \(label) a été coupée pendant la réponse.")
+            return LLMFailure(kind: .interrupted, message: "La connexion avec \(label) a été coupée pendant la réponse (\(String(describing: error).prefix(200))).")
         }
     }
 

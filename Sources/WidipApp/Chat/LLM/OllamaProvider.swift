@@ -18,7 +18,7 @@ struct OllamaProvider: LLMProvider {
         ]
         if !request.tools.isEmpty { body["tools"] = .array(request.tools) }
         let state = StreamState(label: http.label)
-        try await http.post(baseURL + "/api/chat", headers: HTTPHeaders(), body: ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(body)))) {
+        try await http.post(baseURL + "/api/chat", headers: HTTPHeaders(), body: ByteBuffer(bytes: JSONValue.object(body).jsonData)) {
             chunk in
             for line in state.lines.feed(chunk) {
                 for piece in try state.decode(line) { try await receive(piece) }
@@ -61,7 +61,7 @@ struct OllamaProvider: LLMProvider {
             if let text = chunk.message?.content, !text.isEmpty { pieces.append(.text(text)) }
             // Ollama sends each call whole, its arguments as an object: one chunk per call, numbered in order.
             for call in chunk.message?.toolCalls ?? [] {
-                let arguments = (try? JSONEncoder().encode(call.function.arguments ?? .object([:]))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                let arguments = (call.function.arguments ?? .object([:])).jsonText
                 pieces.append(.toolCall(index: toolCalls, id: "call_\(toolCalls)", name: call.function.name, argumentsDelta: arguments))
                 toolCalls += 1
             }

@@ -24,7 +24,7 @@ struct OpenAICompatibleProvider: LLMProvider {
         if !request.tools.isEmpty { body["tools"] = .array(request.tools) }
         let state = StreamState(label: http.label)
         try await http.post(
-            baseURL + "/chat/completions", headers: headers, body: ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(body)))
+            baseURL + "/chat/completions", headers: headers, body: ByteBuffer(bytes: JSONValue.object(body).jsonData)
         ) { chunk in
             for data in state.parser.feed(chunk) {
                 for piece in try state.decode(data) { try await receive(piece) }
