@@ -404,4 +404,17 @@ struct ChatTests {
             #expect(peer.requests.last?["tools"] == .array([tool]), "the tools reach the model")
         }
     }
+
+    @Test func aConnectionTheModelServerClosesBeforeAnsweringIsRetriedOnceOnANewOne() async throws {
+        let peer = try ClosingOnceLLMPeer()
+        let settings = ChatSettings(providers: [.init(name: "openai", baseURL: "http://127.0.0.1:\(peer.port)/v1")], openAIModel: "modele")
+        let providers = LLMProviders(settings: settings, httpClient: .shared)
+        let (entry, model) = try #require(providers.route(.flash))
+        let text = Mutex("")
+        try await entry.provider.stream(LLMRequest(model: model, messages: [LLMMessage(role: .user, content: "Bonjour ?")], maxTokens: 16, tools: [])) {
+            if case .text(let piece) = $0 { text.withLock { $0 += piece } }
+        }
+        #expect(text.withLock { $0 } == "Bonjour")
+        #expect(peer.connections == 2)
+    }
 }

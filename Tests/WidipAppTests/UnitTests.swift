@@ -19,6 +19,16 @@ struct UnitTests {
         #expect(statements[2] == "SELECT \"odd;name\" FROM a")
     }
 
+    @Test func aJSONValueIsAlwaysWrittenAsTheSameBytesKeysSorted() {
+        // Built in two orders, so that the two dictionaries' storage differs: a model server's prompt cache needs the
+        // same request to come out identical.
+        let keys = (0..<40).map { "clé\($0)" }
+        let forward = JSONValue.object(Dictionary(uniqueKeysWithValues: keys.map { ($0, JSONValue.string($0)) }))
+        let backward = JSONValue.object(Dictionary(uniqueKeysWithValues: keys.reversed().map { ($0, JSONValue.string($0)) }))
+        #expect(forward.jsonData == backward.jsonData)
+        #expect(JSONValue.object(["b": .number(1), "a": .object(["d": .null, "c": .bool(true)])]).jsonText == #"{"a":{"c":true,"d":null},"b":1}"#)
+    }
+
     @Test func frenchNumbersAndRelativeTimes() {
         let paris = TimeZone(identifier: "Europe/Paris")!
         let format = FrenchFormat(timeZone: paris)
