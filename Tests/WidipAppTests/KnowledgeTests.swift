@@ -291,4 +291,71 @@ struct HybridRetrievalTests {
             }
         }
     }
+
+    static let enrichisseurToken = "jeton-enrichisseur-0123456789abcdef"
+    static let supportToken = "jeton-support-0123456789abcdef-0123"
+
+    @Test func aWorkflowAddsReplacesAndRemovesItsDocumentsEachChangeAuditedAndEmbedded() async throws {
+        try await ScriptedEmbeddingPeer.with { peer in
+            try await LiveServer.run(adjust: { config in
+                config.embeddings = peer.settings
+                config.workflowTokens = WorkflowTokens(["ENRICHISSEUR": Self.enrichisseurToken, "SUPPORT": Self.supportToken])
+            }) { server in
+                let path = "/api/knowledge/documents/glpi-2025-0088"
+                let document: [String: Any] = [
+                    "title": "Imprimante de l'accueil hors ligne", "type": "ticket", "client": "EHPAD Les Jardins", "ticket_id": "GLPI-2025-0088",
+                    "url": "https://glpi.widip.fr/front/ticket.form.php?id=88", "updated_at": "2025-02-03",
+                    "content": "L'imprimante de l'accueil était hors ligne : câble réseau débranché par le ménage. Rebranché, file vidée.",
+                ]
+                // A workflow's route: a technician's session is not enough.
+                let (_, token) = try await server.signedIn(.n4)
+                #expect(try await server.request(.put, path, json: document, token: token).errorCode == "workflow_only")
+                #expect(try await server.request(.put, path, json: document).status == .unauthorized)
+
+                let created = try await server.request(.put, path, json: document, token: Self.enrichisseurToken)
+                #expect(created.status == .created, "\(created.text)")
+                #expect(created.json["source_key"] as? String == "ENRICHISSEUR/glpi-2025-0088")
+                #expect(created.json["added"] as? Int == 1)
+                // Found by the assistant's search, with its source, and embedded without waiting for the embedder's next look.
+                let hits = try await server.services.knowledge.fullText("imprimante accueil hors ligne", limit: 5)
+                #expect(hits.first?.ticketID == "GLPI-2025-0088" && hits.first?.client == "EHPAD Les Jardins")
+                try await waitUntil("the document is embedded", timeout: .seconds(60)) {
+                    try await KnowledgeTests.embedded(server.services).contains("ENRICHISSEUR/glpi-2025-0088")
+                }
+
+                // Sent again (a retried call): nothing changes, nothing more is audited.
+                let again = try await server.request(.put, path, json: document, token: Self.enrichisseurToken)
+                #expect(again.status == .ok)
+                #expect(again.json["unchanged"] as? Int == 1)
+                var changed = document
+                changed["content"] = "L'imprimante de l'accueil était hors ligne : le switch de l'accueil avait redémarré."
+                #expect(try await server.request(.put, path, json: changed, token: Self.enrichisseurToken).json["updated"] as? Int == 1)
+                let stored = try await server.services.audit.list(AuditFilter(action: "knowledge.document_stored", limit: 10))
+                #expect(stored.count == 2)
+                #expect(stored.allSatisfy { $0.targetID == "ENRICHISSEUR/glpi-2025-0088" })
+
+                // Another workflow's document of the same key is its own.
+                #expect(try await server.request(.put, path, json: document, token: Self.supportToken).status == .created)
+
+                // Bad input is refused by name, and nothing is written.
+                var wrongType = document
+                wrongType["type"] = "rumeur"
+                #expect(try await server.request(.put, path, json: wrongType, token: Self.enrichisseurToken).errorField == "type")
+                var wrongDate = document
+                wrongDate["updated_at"] = "hier"
+                #expect(try await server.request(.put, path, json: wrongDate, token: Self.enrichisseurToken).errorField == "updated_at")
+                var noText = document
+                noText["content"] = "  "
+                #expect(try await server.request(.put, path, json: noText, token: Self.enrichisseurToken).errorField == "content")
+                #expect(try await server.request(.put, "/api/knowledge/documents/un%20ticket", json: document, token: Self.enrichisseurToken).errorField == "key")
+
+                // Removed, audited; removing it again finds nothing.
+                #expect(try await server.request(.delete, path, token: Self.enrichisseurToken).status == .noContent)
+                #expect(try await server.request(.delete, path, token: Self.enrichisseurToken).errorCode == "document_not_found")
+                #expect(try await server.services.audit.list(AuditFilter(action: "knowledge.document_removed", limit: 10)).count == 1)
+                let left = try await server.services.knowledge.fullText("imprimante accueil hors ligne", limit: 5).compactMap(\.ticketID)
+                #expect(left == ["GLPI-2025-0088"], "only SUPPORT's copy is left")
+            }
+        }
+    }
 }

@@ -38,7 +38,9 @@ public struct KnowledgeImport: Sendable {
                 let document = try KnowledgeDocument.parse(
                     key: key, text: text, fallbackTitle: file.deletingPathExtension().lastPathComponent, fallbackDate: modified
                 )
-                let changes = try await repository.store(document, chunks: document.chunks())
+                let changes = try await repository.client.transaction(logger: repository.logger) {
+                    try await repository.store(document, chunks: document.chunks(), on: $0)
+                }
                 report.documents += 1
                 report.added += changes.added
                 report.updated += changes.updated

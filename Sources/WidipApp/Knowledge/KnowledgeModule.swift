@@ -14,7 +14,9 @@ struct KnowledgeModule: AppModule {
     var services: [any Service] { [embedder] }
 
     func addRoutes(to routes: ModuleRoutes) throws {
-        KnowledgeController(repository: embedder.repository, audit: audit).addRoutes(to: routes.signedIn)
+        let controller = KnowledgeController(repository: embedder.repository, audit: audit, embedderSignal: embedder.signal)
+        controller.addRoutes(to: routes.signedIn)
+        controller.addRoutes(workflows: routes.workflows)
     }
 }
 

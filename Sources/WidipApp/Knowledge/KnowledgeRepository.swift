@@ -25,55 +25,68 @@ struct KnowledgeRepository: Sendable {
         var updated = 0
         var unchanged = 0
         var removed = 0
+        /// Rows written, text or details: zero when the document was stored exactly as it was.
+        var written = 0
+
+        var changedAnything: Bool { written > 0 || removed > 0 }
     }
 
     /// Writes the document's chunks: a chunk whose text is unchanged keeps its row and its embedding, a changed one
-    /// loses its embedding (it is embedded again), chunks beyond the new count are removed. One transaction per
-    /// document, so a search never sees half of one.
-    func store(_ document: KnowledgeDocument, chunks: [String]) async throws -> Changes {
-        try await client.transaction(logger: logger) { connection in
-            var changes = Changes()
-            var existing: [Int: String] = [:]
-            for try await (index, hash) in try await connection.query(
-                "SELECT chunk_index, COALESCE(content_hash, '') FROM widip_knowledge_base WHERE source_key = \(document.key) FOR UPDATE", logger: logger
-            ).decode((Int, String).self) {
-                existing[index] = hash
-            }
-            for (index, chunk) in chunks.enumerated() {
-                let hash = KnowledgeDocument.hash(chunk)
-                switch existing[index] {
-                case nil: changes.added += 1
-                case hash: changes.unchanged += 1
-                default: changes.updated += 1
-                }
-                // The source's details are refreshed even when the text is the same (a new date, a corrected link).
-                try await connection.query(
-                    """
-                    INSERT INTO widip_knowledge_base AS kb
-                        (source_key, chunk_index, content, content_hash, title, source_type, client, source_url, ticket_id, source_updated_at)
-                    VALUES (\(document.key), \(index), \(chunk), \(hash), \(document.title), \(document.type.rawValue), \(document.client),
-                            \(document.url), \(document.ticketID), \(document.updatedAt))
-                    ON CONFLICT (source_key, chunk_index) DO UPDATE SET
-                        content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, title = EXCLUDED.title,
-                        source_type = EXCLUDED.source_type, client = EXCLUDED.client, source_url = EXCLUDED.source_url,
-                        ticket_id = EXCLUDED.ticket_id, source_updated_at = EXCLUDED.source_updated_at, updated_at = NOW(),
-                        embedding = CASE WHEN kb.content_hash = EXCLUDED.content_hash THEN kb.embedding END,
-                        embedding_model = CASE WHEN kb.content_hash = EXCLUDED.content_hash THEN kb.embedding_model END
-                    WHERE (kb.content_hash, kb.title, kb.source_type, kb.client, kb.source_url, kb.ticket_id, kb.source_updated_at)
-                        IS DISTINCT FROM (EXCLUDED.content_hash, EXCLUDED.title, EXCLUDED.source_type, EXCLUDED.client,
-                                          EXCLUDED.source_url, EXCLUDED.ticket_id, EXCLUDED.source_updated_at)
-                    """,
-                    logger: logger
-                )
-            }
-            changes.removed = existing.keys.filter { $0 >= chunks.count }.count
-            if changes.removed > 0 {
-                try await connection.query(
-                    "DELETE FROM widip_knowledge_base WHERE source_key = \(document.key) AND chunk_index >= \(chunks.count)", logger: logger
-                )
-            }
-            return changes
+    /// loses its embedding (it is embedded again), chunks beyond the new count are removed. Give it a transaction of
+    /// its own per document, so a search never sees half of one.
+    func store(_ document: KnowledgeDocument, chunks: [String], on connection: PostgresConnection) async throws -> Changes {
+        var changes = Changes()
+        var existing: [Int: String] = [:]
+        for try await (index, hash) in try await connection.query(
+            "SELECT chunk_index, COALESCE(content_hash, '') FROM widip_knowledge_base WHERE source_key = \(document.key) FOR UPDATE", logger: logger
+        ).decode((Int, String).self) {
+            existing[index] = hash
         }
+        for (index, chunk) in chunks.enumerated() {
+            let hash = KnowledgeDocument.hash(chunk)
+            switch existing[index] {
+            case nil: changes.added += 1
+            case hash: changes.unchanged += 1
+            default: changes.updated += 1
+            }
+            // The source's details are refreshed even when the text is the same (a new date, a corrected link).
+            let written = try await connection.query(
+                """
+                INSERT INTO widip_knowledge_base AS kb
+                    (source_key, chunk_index, content, content_hash, title, source_type, client, source_url, ticket_id, source_updated_at)
+                VALUES (\(document.key), \(index), \(chunk), \(hash), \(document.title), \(document.type.rawValue), \(document.client),
+                        \(document.url), \(document.ticketID), \(document.updatedAt))
+                ON CONFLICT (source_key, chunk_index) DO UPDATE SET
+                    content = EXCLUDED.content, content_hash = EXCLUDED.content_hash, title = EXCLUDED.title,
+                    source_type = EXCLUDED.source_type, client = EXCLUDED.client, source_url = EXCLUDED.source_url,
+                    ticket_id = EXCLUDED.ticket_id, source_updated_at = EXCLUDED.source_updated_at, updated_at = NOW(),
+                    embedding = CASE WHEN kb.content_hash = EXCLUDED.content_hash THEN kb.embedding END,
+                    embedding_model = CASE WHEN kb.content_hash = EXCLUDED.content_hash THEN kb.embedding_model END
+                WHERE (kb.content_hash, kb.title, kb.source_type, kb.client, kb.source_url, kb.ticket_id, kb.source_updated_at)
+                    IS DISTINCT FROM (EXCLUDED.content_hash, EXCLUDED.title, EXCLUDED.source_type, EXCLUDED.client,
+                                      EXCLUDED.source_url, EXCLUDED.ticket_id, EXCLUDED.source_updated_at)
+                RETURNING 1
+                """,
+                logger: logger
+            )
+            for try await _ in written { changes.written += 1 }
+        }
+        changes.removed = existing.keys.filter { $0 >= chunks.count }.count
+        if changes.removed > 0 {
+            try await connection.query(
+                "DELETE FROM widip_knowledge_base WHERE source_key = \(document.key) AND chunk_index >= \(chunks.count)", logger: logger
+            )
+        }
+        return changes
+    }
+
+    /// Removes every chunk of the document named `key`; returns how many there were.
+    func remove(key: String, on connection: PostgresConnection) async throws -> Int {
+        var count = 0
+        for try await n in try await connection.query(
+            "WITH gone AS (DELETE FROM widip_knowledge_base WHERE source_key = \(key) RETURNING 1) SELECT count(*)::int FROM gone", logger: logger
+        ).decode(Int.self) { count = n }
+        return count
     }
 
     /// French full-text search: any of the question's words may match (a question is not a conjunction of keywords),
