@@ -129,6 +129,16 @@ let package = Package(
             path: "bench/ChatBench"
         ),
         .executableTarget(
+            name: "widip-bench-rag",
+            dependencies: [
+                "WidipApp",
+                "WidipTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/RAGBench"
+        ),
+        .executableTarget(
             name: "widip-bench-auth",
             dependencies: [
                 "WidipApp",

@@ -128,6 +128,41 @@ struct KnowledgeTests {
         }
     }
 
+    @Test func onALargeBaseAWordInMostChunksIsLeftOutAndOnlyCommonWordsAreAllRequired() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            try await TestDatabase.withServices(on: database) { services in
+                _ = try await services.migrate()
+                let fill = { (count: Int) in
+                    try await services.postgres.query(
+                        """
+                        INSERT INTO widip_knowledge_base (source_key, chunk_index, content, content_hash, title)
+                        SELECT 'masse/' || i, 0, 'Imprimante réseau, procédure numéro ' || i, md5(i::text), 'Procédure ' || i
+                        FROM generate_series((SELECT count(*) FROM widip_knowledge_base) + 1, (SELECT count(*) FROM widip_knowledge_base) + \(count)) i
+                        """,
+                        logger: TestDatabase.logger
+                    )
+                    try await services.postgres.query("ANALYZE widip_knowledge_base", logger: TestDatabase.logger)
+                }
+                try await services.postgres.query(
+                    """
+                    INSERT INTO widip_knowledge_base (source_key, chunk_index, content, content_hash, title)
+                    VALUES ('rare', 0, 'Onduleur de la baie remplacé ; l''imprimante repart.', 'rare', 'Onduleur')
+                    """,
+                    logger: TestDatabase.logger
+                )
+                // A small base: every word counts, the printer's procedures come up with the UPS.
+                try await fill(1_000)
+                #expect(try await services.knowledge.fullText("imprimante onduleur", limit: 20).count == 20)
+                // A large one: « imprimante » is in nearly every chunk and would rank them all; the rare word decides.
+                try await fill(24_000)
+                #expect(try await services.knowledge.fullText("imprimante onduleur", limit: 20).map(\.title) == ["Onduleur"])
+                // Only common words: all of them are required, so the UPS chunk (no « réseau ») is not among them.
+                let common = try await services.knowledge.fullText("imprimante réseau", limit: 20)
+                #expect(common.count == 20 && !common.contains { $0.title == "Onduleur" })
+            }
+        }
+    }
+
     @Test func phase1sTableIsAdoptedWithItsRowsWhichBecomeSearchable() async throws {
         try await TestDatabase.withFreshDatabase { database in
             // As ENRICHISSEUR may have made it: its own columns, a fixed dimension, rows without our columns.

@@ -4,6 +4,12 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
+extension AppServices {
+    /// The assistant's retrieval and its table, for the tools and the benchmark that measure them.
+    public var knowledgeSearch: KnowledgeSearch { KnowledgeSearch(repository: knowledge, embeddings: embeddings, logger: logger) }
+    public var knowledgeBase: KnowledgeRepository { knowledge }
+}
+
 /// The knowledge base: its chunks are embedded in the background, whoever wrote them (import, Phase 1), and the
 /// sources technicians find out of date are recorded.
 struct KnowledgeModule: AppModule {
