@@ -73,7 +73,7 @@ public struct HealthService: Sendable {
             ]
         }
         return await llm.probeAll().map { provider, answers, latency in
-            let what = "\(provider.label.prefix(1).uppercased())\(provider.label.dropFirst())"
+            let what = provider.label.atSentenceStart
             return Component(
                 name: "llm:\(provider.name)", status: answers ? "ok" : "down", latencyMs: answers ? latency.milliseconds.rounded(toPlaces: 2) : nil,
                 detail: answers ? "\(what) répond" : "\(what) ne répond pas"

@@ -55,7 +55,7 @@ struct LLMHTTPStream: Sendable {
                     while true {
                         try await Task.sleep(for: check)
                         if activity.silence > stallTimeout {
-                            throw LLMFailure(kind: .stalled, message: "\(label) ne répond plus depuis \(stallTimeout.frenchSeconds) : réponse abandonnée.")
+                            throw LLMFailure(kind: .stalled, message: "\(label.atSentenceStart) ne répond plus depuis \(stallTimeout.frenchSeconds) : réponse abandonnée.")
                         }
                     }
                 }
@@ -97,7 +97,7 @@ struct LLMHTTPStream: Sendable {
             default: "demande refusée"
             }
         let suffix = detail.map { " : \(String($0.prefix(300)))" } ?? ""
-        return LLMFailure(kind: .refused(status: status), message: "\(label) a répondu HTTP \(status) (\(reason))\(suffix).")
+        return LLMFailure(kind: .refused(status: status), message: "\(label.atSentenceStart) a répondu HTTP \(status) (\(reason))\(suffix).")
     }
 
     /// Whether the connection was found closed before the request could be answered at all.
@@ -112,13 +112,13 @@ struct LLMHTTPStream: Sendable {
     static func classify(_ error: any Error, label: String) -> LLMFailure {
         switch error {
         case is NIOConnectionError:
-            return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
+            return LLMFailure(kind: .unreachable, message: "\(label.atSentenceStart) est injoignable : vérifiez qu'il tourne et son adresse.")
         case let error as HTTPClientError where error == .connectTimeout:
-            return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
+            return LLMFailure(kind: .unreachable, message: "\(label.atSentenceStart) est injoignable : vérifiez qu'il tourne et son adresse.")
         case let error as HTTPClientError where error == .getConnectionFromPoolTimeout:
-            return LLMFailure(kind: .unreachable, message: "\(label) n'a pas pu être joint à temps : trop de réponses en cours vers lui.")
+            return LLMFailure(kind: .unreachable, message: "\(label.atSentenceStart) n'a pas pu être joint à temps : trop de réponses en cours vers lui.")
         case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
-            return LLMFailure(kind: .unreachable, message: "\(label) est injoignable : vérifiez qu'il tourne et son adresse.")
+            return LLMFailure(kind: .unreachable, message: "\(label.atSentenceStart) est injoignable : vérifiez qu'il tourne et son adresse.")
         default:
             return LLMFailure(kind: .interrupted, message: "La connexion avec \(label) a été coupée pendant la réponse (\(String(describing: error).prefix(200))).")
         }

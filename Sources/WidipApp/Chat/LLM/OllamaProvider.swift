@@ -28,7 +28,7 @@ struct OllamaProvider: LLMProvider {
             for piece in try state.decode(line) { try await receive(piece) }
         }
         guard state.done else {
-            throw LLMFailure(kind: .interrupted, message: "\(http.label) a coupé la réponse avant sa fin.")
+            throw LLMFailure(kind: .interrupted, message: "\(http.label.atSentenceStart) a coupé la réponse avant sa fin.")
         }
     }
 
@@ -52,10 +52,10 @@ struct OllamaProvider: LLMProvider {
             do {
                 chunk = try decoder.decode(Chunk.self, from: Data(line))
             } catch {
-                throw LLMFailure(kind: .malformed, message: "\(label) a envoyé un morceau de réponse illisible.")
+                throw LLMFailure(kind: .malformed, message: "\(label.atSentenceStart) a envoyé un morceau de réponse illisible.")
             }
             if let error = chunk.error {
-                throw LLMFailure(kind: .refused(status: 200), message: "\(label) a interrompu la réponse : \(String(error.prefix(300))).")
+                throw LLMFailure(kind: .refused(status: 200), message: "\(label.atSentenceStart) a interrompu la réponse : \(String(error.prefix(300))).")
             }
             var pieces: [LLMChunk] = []
             if let text = chunk.message?.content, !text.isEmpty { pieces.append(.text(text)) }

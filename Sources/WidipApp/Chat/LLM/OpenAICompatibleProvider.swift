@@ -34,7 +34,7 @@ struct OpenAICompatibleProvider: LLMProvider {
             for piece in try state.decode(data) { try await receive(piece) }
         }
         guard state.finished else {
-            throw LLMFailure(kind: .interrupted, message: "\(http.label) a coupé la réponse avant sa fin.")
+            throw LLMFailure(kind: .interrupted, message: "\(http.label.atSentenceStart) a coupé la réponse avant sa fin.")
         }
     }
 
@@ -70,10 +70,10 @@ struct OpenAICompatibleProvider: LLMProvider {
             do {
                 chunk = try decoder.decode(Chunk.self, from: data)
             } catch {
-                throw LLMFailure(kind: .malformed, message: "\(label) a envoyé un morceau de réponse illisible.")
+                throw LLMFailure(kind: .malformed, message: "\(label.atSentenceStart) a envoyé un morceau de réponse illisible.")
             }
             if let error = chunk.error {
-                throw LLMFailure(kind: .refused(status: 200), message: "\(label) a interrompu la réponse : \(String((error.message ?? "erreur").prefix(300))).")
+                throw LLMFailure(kind: .refused(status: 200), message: "\(label.atSentenceStart) a interrompu la réponse : \(String((error.message ?? "erreur").prefix(300))).")
             }
             var pieces: [LLMChunk] = []
             for choice in chunk.choices ?? [] {
