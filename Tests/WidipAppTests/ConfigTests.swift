@@ -23,6 +23,28 @@ struct ConfigTests {
         #expect(config.databaseURL == DatabaseURL(host: "db.example", port: 5433, username: "widip", password: "secret", database: "widip", tlsMode: .prefer))
     }
 
+    @Test func aSecretMayComeFromAFileNamedByItsFileVariable() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let jwt = folder.appendingPathComponent("jwt_secret")
+        try "\(String(repeating: "f", count: 40))\n".write(to: jwt, atomically: true, encoding: .utf8)
+        let tokens = folder.appendingPathComponent("workflow_tokens")
+        try "SUPPORT=\(String(repeating: "t", count: 32))\n".write(to: tokens, atomically: true, encoding: .utf8)
+        let config = try await load([
+            "JWT_SECRET_FILE": jwt.path, "WORKFLOW_TOKENS_FILE": tokens.path, "DATABASE_URL": valid["DATABASE_URL"]!,
+        ])
+        #expect(config.jwtSecret == String(repeating: "f", count: 40), "the file's last newline is not part of the secret")
+        #expect(config.workflowTokens.workflow(presenting: String(repeating: "t", count: 32)) == "SUPPORT")
+        // Both ways at once, or a file that cannot be read: refused, naming the variable.
+        let both = await #expect(throws: ConfigError.self) { try await load(valid.merging(["JWT_SECRET_FILE": jwt.path]) { $1 }) }
+        #expect(both?.variable == "JWT_SECRET_FILE")
+        let missing = await #expect(throws: ConfigError.self) {
+            try await load(["JWT_SECRET_FILE": folder.appendingPathComponent("absent").path, "DATABASE_URL": valid["DATABASE_URL"]!])
+        }
+        #expect(missing?.variable == "JWT_SECRET_FILE")
+    }
+
     @Test func missingSecretIsNamed() async throws {
         let error = await #expect(throws: ConfigError.self) { try await load(["DATABASE_URL": valid["DATABASE_URL"]!]) }
         #expect(error?.variable == "JWT_SECRET")

@@ -143,7 +143,21 @@ extension AppConfig {
     static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "EMBEDDING_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
 
     init(reader: ConfigReader) throws {
+        // Docker secrets (PRD 6.1): every secret may instead be in a file named by `NAME_FILE`, read once here.
+        var fromFiles: [String: String] = [:]
+        for name in Self.secretNames.sorted() {
+            guard let path = reader.string(forKey: ConfigKey(name + "_FILE"))?.trimmingCharacters(in: .whitespaces), !path.isEmpty else { continue }
+            if reader.string(forKey: ConfigKey(name), isSecret: true)?.trimmingCharacters(in: .whitespaces).isEmpty == false {
+                throw ConfigError(variable: name + "_FILE", problem: "\(name) est aussi défini : gardez l'un ou l'autre")
+            }
+            guard let data = FileManager.default.contents(atPath: path), let content = String(data: data, encoding: .utf8) else {
+                throw ConfigError(variable: name + "_FILE", problem: "fichier illisible : \(path)")
+            }
+            // A file written by an editor or `echo` ends with a newline that is not part of the secret.
+            fromFiles[name] = content.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         func text(_ name: String) -> String? {
+            if let value = fromFiles[name] { return value.isEmpty ? nil : value }
             guard let value = reader.string(forKey: ConfigKey(name), isSecret: Self.secretNames.contains(name)) else { return nil }
             let trimmed = value.trimmingCharacters(in: .whitespaces)
             return trimmed.isEmpty ? nil : trimmed
