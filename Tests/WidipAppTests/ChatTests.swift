@@ -61,12 +61,14 @@ struct ChatTests {
 
     @Test func theModeLimitEndsTheAnswerWithAFrenchMessageAndKeepsWhatWasWritten() async throws {
         try await ScriptedLLMPeer.with { peer in
-            try await Self.withChat(peer, { $0.timeouts[.code] = .seconds(1) }) { server in
+            // 4 s: long enough for the first words to arrive while the whole suite starts on two cores, far shorter
+            // than the scripted answer (300 words, one every 50 ms).
+            try await Self.withChat(peer, { $0.timeouts[.code] = .seconds(4) }) { server in
                 let (_, token) = try await server.signedIn(.n1)
                 let events = try await Self.send(server, token, "[lent] écris longtemps", mode: "code").all()
                 let error = try #require(events.first("error")).json
                 #expect(error["code"] as? String == "chat_timeout")
-                #expect((error["message"] as? String)?.contains("Délai de 1 s du mode Code dépassé") == true)
+                #expect((error["message"] as? String)?.contains("Délai de 4 s du mode Code dépassé") == true)
                 let done = try #require(events.first("done")).json
                 #expect(done["status"] as? String == "timed_out")
                 #expect(events.text.hasPrefix("mot1 "))

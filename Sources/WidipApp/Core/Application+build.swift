@@ -113,10 +113,17 @@ public struct AppServices: Sendable {
     }
 
     /// Applies pending migrations. An unreachable database is reported after `timeout` instead of retried forever.
+    /// The limit is for reaching the database only: the migrations themselves may wait for another instance's (they
+    /// take turns under a lock) or run slowly on a loaded machine, and cancelling them midway would leave that lock to
+    /// whoever held the connection.
     public func migrate(timeout: Duration = .seconds(30)) async throws -> [Int] {
         let runner = MigrationRunner(client: postgres, migrations: try Migration.bundled(), logger: logger)
+        let postgres = postgres
+        let logger = logger
         do {
-            return try await withTimeout(timeout) { try await runner.migrate() }
+            try await withTimeout(timeout) {
+                for try await _ in try await postgres.query("SELECT 1", logger: logger) {}
+            }
         } catch is CancellationError {
             let url = config.databaseURL
             throw AppError(
@@ -124,6 +131,7 @@ public struct AppServices: Sendable {
                 "La base de données \(url.host):\(url.port)/\(url.database) ne répond pas depuis \(timeout.components.seconds) s : vérifiez DATABASE_URL et que PostgreSQL tourne."
             )
         }
+        return try await runner.migrate()
     }
 
     /// Runs `body` with the Postgres client's pool running (for the command-line tools), then closes the outbound
