@@ -533,6 +533,14 @@ struct MCPUnitTests {
         #expect(catalogue.entries.count == 11)
     }
 
+    @Test func overridesBelowTheCatalogueAreTheOnesWarnedAbout() throws {
+        let lowered = try ToolCatalogue.lowered(by: ["ad_reset_password": .l2, "glpi_search_client": .l1, "outil_maison": .l3, "glpi_close_ticket": .l3])
+        // Raised or unchanged levels are no risk; a tool the catalogue does not know was L4.
+        #expect(lowered.map(\.tool) == ["ad_reset_password", "outil_maison"])
+        #expect(lowered.map(\.catalogue) == [.l3, .l4])
+        #expect(lowered.map(\.configured) == [.l2, .l3])
+    }
+
     @Test func theEndpointGetsMcpWhenOnlyAServerIsNamed() throws {
         let database = try DatabaseURL(parsing: "postgresql://u:p@localhost:5432/db")
         var config = AppConfig(jwtSecret: String(repeating: "s", count: 40), databaseURL: database, mcpServerURL: "http://localhost:3001")

@@ -292,6 +292,12 @@ public func buildApplication(services: AppServices) async throws -> some Applica
         ],
         logger: logger
     )
+    for lowered in try ToolCatalogue.lowered(by: config.mcpToolLevels) {
+        logger.warning(
+            "MCP_TOOL_LEVELS lowers a tool below its catalogue level",
+            metadata: ["tool": "\(lowered.tool)", "catalogue": "\(lowered.catalogue.label)", "configured": "\(lowered.configured.label)"]
+        )
+    }
     let hub = services.hub
     app.beforeServerStarts {
         let applied = try await services.migrate()

@@ -71,6 +71,16 @@ public struct ToolCatalogue: Sendable {
         return ToolCatalogue(entries: entries)
     }
 
+    /// The overrides that put a tool below the level the shipped catalogue gives it (a tool it does not know counts
+    /// as L4): said at start-up, since each lets an action run with less approval than WIDIP decided.
+    public static func lowered(by overrides: [String: ToolLevel]) throws -> [(tool: String, catalogue: ToolLevel, configured: ToolLevel)] {
+        let shipped = try bundled()
+        return overrides.compactMap { tool, configured in
+            let catalogue = shipped.level(of: tool)
+            return configured < catalogue ? (tool, catalogue, configured) : nil
+        }.sorted { $0.tool < $1.tool }
+    }
+
     /// Parses `MCP_TOOL_LEVELS` (`outil=L2,autre=L3`).
     public static func parseOverrides(_ text: String) throws(ConfigError) -> [String: ToolLevel] {
         var overrides: [String: ToolLevel] = [:]
