@@ -340,7 +340,7 @@ struct ChatTests {
 
     @Test func providerFailuresEndTheAnswerWithAClearErrorNeverAHang() async throws {
         try await ScriptedLLMPeer.with { peer in
-            try await Self.withChat(peer) { server in
+            try await Self.withChat(peer, { $0.stallTimeout = .seconds(2) }) { server in
                 let (_, token) = try await server.signedIn(.n1)
                 let cases: [(String, String)] = [
                     ("[refus]", "HTTP 429"), ("[coupé]", "coupé"), ("[illisible]", "illisible"), ("[muet]", "ne répond plus depuis 2 s"),

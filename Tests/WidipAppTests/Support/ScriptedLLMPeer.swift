@@ -83,7 +83,9 @@ final class ScriptedLLMPeer: Sendable {
             : ChatSettings.Provider(name: "ollama", baseURL: ollamaBaseURL, maxConcurrent: 8)
         var settings = ChatSettings(
             providers: [provider], routes: Dictionary(uniqueKeysWithValues: ChatMode.allCases.map { ($0, .init(provider: provider.name, model: "scripte-\($0.rawValue)")) }),
-            stallTimeout: .seconds(2)
+            // Generous: the first piece may take seconds while the whole suite starts on two cores. The test of a
+            // silent provider sets its own.
+            stallTimeout: .seconds(15)
         )
         adjust(&settings)
         return settings
