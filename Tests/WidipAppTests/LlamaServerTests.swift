@@ -14,29 +14,13 @@ struct LlamaServerTests {
         guard let binary = environment["WIDIP_TEST_LLAMA_SERVER"], let model = environment["WIDIP_TEST_LLAMA_MODEL"] else {
             throw TestSetupError("WIDIP_TEST_LLAMA_SERVER and WIDIP_TEST_LLAMA_MODEL are not set: run the tests with ./test")
         }
-        let port = TestPorts.reserve()
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("widip-llama-\(port).log").path
-        let process = try ChildProcess(
-            executable: binary,
-            arguments: ["-m", model, "--alias", "smollm2", "--host", "127.0.0.1", "--port", String(port), "-t", "2", "-c", "4096", "--parallel", "2"],
-            standardOutput: log, standardError: log
-        )
-        defer {
-            process.signal(SIGKILL)
-            _ = process.waitForExitBlocking()
+        return try await withLlamaServerProcess(binary: binary, model: model, alias: "smollm2", contextSize: 4096) { port in
+            let settings = ChatSettings(
+                providers: [.init(name: "openai", baseURL: "http://127.0.0.1:\(port)/v1", maxConcurrent: 2)],
+                maxTokens: [.flash: 48, .redaction: 2000], stallTimeout: .seconds(60), openAIModel: "smollm2"
+            )
+            return try await LiveServer.run(adjust: { $0.chat = settings }, body)
         }
-        var healthy = false
-        for _ in 0..<600 where !healthy {
-            guard process.isRunning else { throw TestSetupError("llama-server exited at start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
-            healthy = (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/health").status }) == .ok
-            if !healthy { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        guard healthy else { throw TestSetupError("llama-server did not answer /health within 60 s") }
-        let settings = ChatSettings(
-            providers: [.init(name: "openai", baseURL: "http://127.0.0.1:\(port)/v1", maxConcurrent: 2)],
-            maxTokens: [.flash: 48, .redaction: 2000], stallTimeout: .seconds(60), openAIModel: "smollm2"
-        )
-        return try await LiveServer.run(adjust: { $0.chat = settings }, body)
     }
 
     @Test func aStreamedAnswerWithTheServersUsageThenAStopAndTwoUsersAtOnce() async throws {
