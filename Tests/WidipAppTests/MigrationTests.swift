@@ -86,4 +86,26 @@ struct MigrationTests {
             #expect(try await count("SELECT count(*)::int FROM conversations_phase1 WHERE user_id = 12", on: database) == 1)
         }
     }
+
+    @Test func applyOverPhase1WorkflowLogsKeepingRowsAndTheirOwnColumns() async throws {
+        try await TestDatabase.withFreshDatabase { database in
+            for statement in [
+                // Phase 1's tables as n8n wrote them: fewer columns, one of its own, free text where Phase 2 checks values.
+                "CREATE TABLE widip_agent_logs (id SERIAL PRIMARY KEY, ticket_id VARCHAR(50), category VARCHAR(20), status VARCHAR(20), n8n_execution VARCHAR(40), created_at TIMESTAMP DEFAULT NOW())",
+                "INSERT INTO widip_agent_logs (ticket_id, category, status, n8n_execution) VALUES ('1001', 'RESET_MDP', 'resolu', 'exec-1'), ('1002', 'Imprimante', 'fermé', 'exec-2')",
+                "CREATE TABLE incident_logs (id SERIAL PRIMARY KEY, alert_id VARCHAR(100), device_name VARCHAR(200), responsibility VARCHAR(20), detected_at TIMESTAMP DEFAULT NOW())",
+                "INSERT INTO incident_logs (alert_id, device_name, responsibility) VALUES ('55', 'SWITCH-A', 'FAI')",
+            ] {
+                try await TestDatabase.execute(statement, on: database)
+            }
+            try await withServices(database) { _ = try await $0.migrate() }
+            #expect(try await count("SELECT count(*)::int FROM widip_agent_logs WHERE n8n_execution IS NOT NULL AND workflow = 'SUPPORT'", on: database) == 2)
+            #expect(try await count("SELECT count(*)::int FROM incident_logs WHERE device_name = 'SWITCH-A' AND timeline = '[]'::jsonb", on: database) == 1)
+            // New rows are checked; a Phase 1 value outside the list stays as it was.
+            await #expect(throws: (any Error).self) {
+                try await TestDatabase.execute("INSERT INTO widip_agent_logs (ticket_id, category, status) VALUES ('1003', 'Imprimante', 'resolu')", on: database)
+            }
+            #expect(try await count("SELECT count(*)::int FROM widip_agent_logs WHERE category = 'Imprimante'", on: database) == 1)
+        }
+    }
 }

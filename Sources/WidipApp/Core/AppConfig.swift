@@ -46,6 +46,8 @@ public struct AppConfig: Sendable {
     public var safeguard: SafeguardSettings
     /// GLPI's web address, for links to a ticket (`GLPI_URL`).
     public var glpiURL: String?
+    /// SUPERVISION's webhook token, health checks and demo.
+    public var supervision: SupervisionSettings
 
     public init(
         port: Int = 3002,
@@ -72,7 +74,8 @@ public struct AppConfig: Sendable {
         trustedProxies: TrustedProxies = TrustedProxies(),
         workflowTokens: WorkflowTokens = WorkflowTokens(),
         safeguard: SafeguardSettings = SafeguardSettings(),
-        glpiURL: String? = nil
+        glpiURL: String? = nil,
+        supervision: SupervisionSettings = SupervisionSettings()
     ) {
         self.port = port
         self.host = host
@@ -99,6 +102,7 @@ public struct AppConfig: Sendable {
         self.workflowTokens = workflowTokens
         self.safeguard = safeguard
         self.glpiURL = glpiURL
+        self.supervision = supervision
     }
 
     /// The MCP endpoint: `MCP_SERVER_URL` as given, or with `/mcp` added when it names only a server
@@ -140,7 +144,7 @@ extension AppConfig {
         return try AppConfig(reader: ConfigReader(providers: providers))
     }
 
-    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "EMBEDDING_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS"]
+    static let secretNames: Set<String> = ["JWT_SECRET", "DATABASE_URL", "MCP_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY", "EMBEDDING_API_KEY", "METRICS_TOKEN", "WORKFLOW_TOKENS", "OBSERVIUM_WEBHOOK_TOKEN"]
 
     init(reader: ConfigReader) throws {
         // Docker secrets (PRD 6.1): every secret may instead be in a file named by `NAME_FILE`, read once here.
@@ -177,10 +181,10 @@ extension AppConfig {
             return raw
         }
 
-        func metricsToken(_ value: String?) throws -> String? {
-            guard let value else { return nil }
+        func longToken(_ name: String) throws -> String? {
+            guard let value = text(name) else { return nil }
             guard value.utf8.count >= 24 else {
-                throw ConfigError(variable: "METRICS_TOKEN", problem: "trop court : il faut au moins 24 caractères aléatoires")
+                throw ConfigError(variable: name, problem: "trop court : il faut au moins 24 caractères aléatoires")
             }
             return value
         }
@@ -244,7 +248,7 @@ extension AppConfig {
             webSocketCompression: try integer("WS_COMPRESSION", default: 0, range: 0...1) == 1,
             mcpCallTimeout: .seconds(try integer("MCP_TIMEOUT_SECONDS", default: 30, range: 1...600)),
             mcpToolLevels: try ToolCatalogue.parseOverrides(text("MCP_TOOL_LEVELS") ?? ""),
-            metricsToken: try metricsToken(text("METRICS_TOKEN")),
+            metricsToken: try longToken("METRICS_TOKEN"),
             connectionTimeouts: ConnectionTimeouts(
                 requestHead: .seconds(try integer("HTTP_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...300)),
                 idle: .seconds(try integer("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, range: 1...3600))
@@ -258,7 +262,12 @@ extension AppConfig {
                 escalationLead: .seconds(60 * (try integer("SAFEGUARD_ESCALATION_MINUTES", default: 10, range: 0...1440))),
                 executionWindow: .seconds(60 * (try integer("SAFEGUARD_EXECUTION_WINDOW_MINUTES", default: 15, range: 1...1440)))
             ),
-            glpiURL: try url("GLPI_URL")
+            glpiURL: try url("GLPI_URL"),
+            supervision: SupervisionSettings(
+                observiumWebhookToken: try longToken("OBSERVIUM_WEBHOOK_TOKEN"),
+                observiumURL: try url("OBSERVIUM_URL"),
+                healthCheckInterval: .seconds(try integer("HEALTH_CHECK_INTERVAL_SECONDS", default: 30, range: 5...3600))
+            )
         )
     }
 }

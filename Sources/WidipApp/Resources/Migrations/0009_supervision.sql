@@ -1,0 +1,260 @@
+-- SUPERVISION (PRD 3.3): what the Phase 1 workflows did, read by five dashboards. Phase 1 already writes
+-- `widip_agent_logs` (SUPPORT) and `incident_logs` (SENTINEL) in production: like `safeguard_approvals`, they are
+-- adopted when they exist (missing columns added, nothing dropped or rewritten) and created on an empty database.
+-- The columns a workflow must fill are the README's "Contrat des workflows".
+
+CREATE TABLE IF NOT EXISTS widip_agent_logs (
+    id BIGSERIAL PRIMARY KEY,
+    ticket_id VARCHAR(50),
+    category VARCHAR(20),
+    status VARCHAR(20),
+    auto_resolved BOOLEAN,
+    client_name VARCHAR(200),
+    action TEXT,
+    error TEXT,
+    duration_ms INT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+ALTER TABLE widip_agent_logs
+    ADD COLUMN IF NOT EXISTS ticket_id VARCHAR(50),
+    ADD COLUMN IF NOT EXISTS category VARCHAR(20),
+    ADD COLUMN IF NOT EXISTS status VARCHAR(20),
+    ADD COLUMN IF NOT EXISTS auto_resolved BOOLEAN,
+    ADD COLUMN IF NOT EXISTS client_name VARCHAR(200),
+    ADD COLUMN IF NOT EXISTS action TEXT,
+    ADD COLUMN IF NOT EXISTS error TEXT,
+    ADD COLUMN IF NOT EXISTS duration_ms INT,
+    ADD COLUMN IF NOT EXISTS created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    -- Phase 2: which workflow wrote the row and the thread (alert → ticket → actions → approval) it belongs to.
+    ADD COLUMN IF NOT EXISTS workflow VARCHAR(50) NOT NULL DEFAULT 'SUPPORT',
+    ADD COLUMN IF NOT EXISTS correlation_id VARCHAR(100);
+-- Enforced on rows written from now on; Phase 1 rows are not re-checked (NOT VALID), so none is refused. Rows with
+-- another value are still counted, under "AUTRE" and "en cours".
+ALTER TABLE widip_agent_logs ADD CONSTRAINT widip_agent_logs_category_check
+    CHECK (category IN ('RESET_MDP', 'DEBLOCAGE', '#DIAG', 'AUTRE')) NOT VALID;
+ALTER TABLE widip_agent_logs ADD CONSTRAINT widip_agent_logs_status_check
+    CHECK (status IN ('resolu', 'en_cours', 'escalade')) NOT VALID;
+-- Every dashboard figure is "rows of a period": the time leads the indexes, the grouped columns follow so that the
+-- counts are read from the index alone.
+CREATE INDEX IF NOT EXISTS widip_agent_logs_created_idx ON widip_agent_logs (created_at, category, status, auto_resolved);
+CREATE INDEX IF NOT EXISTS widip_agent_logs_ticket_idx ON widip_agent_logs (ticket_id);
+CREATE INDEX IF NOT EXISTS widip_agent_logs_correlation_idx ON widip_agent_logs (correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS widip_agent_logs_errors_idx ON widip_agent_logs (created_at) WHERE error IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS incident_logs (
+    id BIGSERIAL PRIMARY KEY,
+    alert_id VARCHAR(100),
+    device_name VARCHAR(200),
+    client_name VARCHAR(200),
+    status VARCHAR(20),
+    responsibility VARCHAR(20),
+    confidence SMALLINT,
+    ticket_id VARCHAR(50),
+    timeline JSONB NOT NULL DEFAULT '[]'::jsonb,
+    detected_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    resolved_at TIMESTAMPTZ
+);
+ALTER TABLE incident_logs
+    ADD COLUMN IF NOT EXISTS alert_id VARCHAR(100),
+    ADD COLUMN IF NOT EXISTS device_name VARCHAR(200),
+    ADD COLUMN IF NOT EXISTS client_name VARCHAR(200),
+    ADD COLUMN IF NOT EXISTS status VARCHAR(20),
+    ADD COLUMN IF NOT EXISTS responsibility VARCHAR(20),
+    ADD COLUMN IF NOT EXISTS confidence SMALLINT,
+    ADD COLUMN IF NOT EXISTS ticket_id VARCHAR(50),
+    -- Steps as the workflow took them: [{"at": RFC 3339, "text": "Ticket #4567 créé"}], oldest first.
+    ADD COLUMN IF NOT EXISTS timeline JSONB NOT NULL DEFAULT '[]'::jsonb,
+    ADD COLUMN IF NOT EXISTS detected_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMPTZ,
+    ADD COLUMN IF NOT EXISTS correlation_id VARCHAR(100),
+    ADD COLUMN IF NOT EXISTS message TEXT,
+    ADD COLUMN IF NOT EXISTS severity VARCHAR(20),
+    ADD COLUMN IF NOT EXISTS updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW();
+ALTER TABLE incident_logs ADD CONSTRAINT incident_logs_status_check
+    CHECK (status IN ('open', 'diagnosing', 'resolved')) NOT VALID;
+ALTER TABLE incident_logs ADD CONSTRAINT incident_logs_responsibility_check
+    CHECK (responsibility IN ('FAI', 'Local', 'WIDIP', 'Indéterminé')) NOT VALID;
+ALTER TABLE incident_logs ADD CONSTRAINT incident_logs_confidence_check CHECK (confidence BETWEEN 0 AND 100) NOT VALID;
+CREATE INDEX IF NOT EXISTS incident_logs_detected_idx ON incident_logs (detected_at, responsibility, status);
+CREATE INDEX IF NOT EXISTS incident_logs_alert_idx ON incident_logs (alert_id, detected_at);
+CREATE INDEX IF NOT EXISTS incident_logs_open_idx ON incident_logs (client_name) WHERE resolved_at IS NULL;
+CREATE INDEX IF NOT EXISTS incident_logs_resolved_idx ON incident_logs (resolved_at) WHERE resolved_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incident_logs_ticket_idx ON incident_logs (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incident_logs_correlation_idx ON incident_logs (correlation_id) WHERE correlation_id IS NOT NULL;
+
+-- Errors a workflow reports (`workflow:error`): a timeout, a GLPI 500 retried, a tool that failed.
+CREATE TABLE workflow_errors (
+    id BIGSERIAL PRIMARY KEY,
+    workflow VARCHAR(50) NOT NULL,
+    message TEXT NOT NULL,
+    tool VARCHAR(128),
+    ticket_id VARCHAR(50),
+    alert_id VARCHAR(100),
+    attempts INT,
+    recovered BOOLEAN NOT NULL DEFAULT FALSE,
+    correlation_id VARCHAR(100),
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+CREATE INDEX workflow_errors_created_idx ON workflow_errors (created_at);
+CREATE INDEX workflow_errors_correlation_idx ON workflow_errors (correlation_id) WHERE correlation_id IS NOT NULL;
+
+-- ENRICHISSEUR's ingestion runs (`workflow:ingestion_run`): what each run added to the knowledge base.
+CREATE TABLE ingestion_runs (
+    id BIGSERIAL PRIMARY KEY,
+    workflow VARCHAR(50) NOT NULL,
+    run_id VARCHAR(200) NOT NULL,
+    source VARCHAR(100) NOT NULL,
+    status VARCHAR(20) NOT NULL CHECK (status IN ('success', 'partial', 'failed')),
+    documents_added INT NOT NULL DEFAULT 0 CHECK (documents_added >= 0),
+    documents_updated INT NOT NULL DEFAULT 0 CHECK (documents_updated >= 0),
+    documents_removed INT NOT NULL DEFAULT 0 CHECK (documents_removed >= 0),
+    error TEXT,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (workflow, run_id)
+);
+CREATE INDEX ingestion_runs_finished_idx ON ingestion_runs (finished_at);
+
+-- Health of each dependency: every check is kept (`health_checks`, pruned after 30 days), the current state and since
+-- when in `health_status`. A check that changes a dependency's state, and only such a check, becomes a
+-- `workflow:health_change` event, whoever wrote it: the monitor of any instance or a workflow.
+CREATE TABLE health_checks (
+    id BIGSERIAL PRIMARY KEY,
+    dependency VARCHAR(50) NOT NULL,
+    status VARCHAR(10) NOT NULL CHECK (status IN ('ok', 'degraded', 'down', 'unknown')),
+    latency_ms INT,
+    detail TEXT,
+    source VARCHAR(50) NOT NULL,
+    checked_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+CREATE INDEX health_checks_dependency_idx ON health_checks (dependency, checked_at);
+CREATE INDEX health_checks_checked_idx ON health_checks (checked_at);
+
+CREATE TABLE health_status (
+    dependency VARCHAR(50) PRIMARY KEY,
+    status VARCHAR(10) NOT NULL,
+    since TIMESTAMPTZ NOT NULL,
+    latency_ms INT,
+    detail TEXT,
+    checked_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE FUNCTION widip_health_check_recorded() RETURNS trigger AS $$
+DECLARE
+    previous TEXT;
+BEGIN
+    -- The row lock orders concurrent checks of one dependency, so two instances cannot both see "no change".
+    SELECT status INTO previous FROM health_status WHERE dependency = NEW.dependency FOR UPDATE;
+    INSERT INTO health_status AS current (dependency, status, since, latency_ms, detail, checked_at)
+    VALUES (NEW.dependency, NEW.status, NEW.checked_at, NEW.latency_ms, NEW.detail, NEW.checked_at)
+    ON CONFLICT (dependency) DO UPDATE SET
+        since = CASE WHEN current.status = EXCLUDED.status THEN current.since ELSE EXCLUDED.since END,
+        status = EXCLUDED.status, latency_ms = EXCLUDED.latency_ms, detail = EXCLUDED.detail, checked_at = EXCLUDED.checked_at;
+    IF previous IS DISTINCT FROM NEW.status THEN
+        INSERT INTO events (channel, type, min_level, data) VALUES ('supervision', 'workflow:health_change', 'N3',
+            jsonb_build_object('dependency', NEW.dependency, 'status', NEW.status, 'previous', previous,
+                               'latency_ms', NEW.latency_ms, 'detail', NEW.detail, 'source', NEW.source,
+                               'at', to_char(NEW.checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER health_checks_recorded AFTER INSERT ON health_checks
+    FOR EACH ROW EXECUTE FUNCTION widip_health_check_recorded();
+
+-- Whatever writes a row (this platform's ingestion or a Phase 1 workflow writing the table directly), the dashboards
+-- hear of it the same way: an event on the supervision channel, committed with the row.
+CREATE FUNCTION widip_ticket_processed_event() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO events (channel, type, min_level, data) VALUES ('supervision', 'workflow:ticket_processed', 'N3',
+        jsonb_build_object('id', NEW.id, 'workflow', NEW.workflow, 'ticket_id', NEW.ticket_id, 'category', NEW.category,
+                           'status', NEW.status, 'auto_resolved', NEW.auto_resolved, 'client', NEW.client_name,
+                           'action', NEW.action, 'error', NEW.error, 'correlation_id', NEW.correlation_id,
+                           'at', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER widip_agent_logs_event AFTER INSERT ON widip_agent_logs
+    FOR EACH ROW EXECUTE FUNCTION widip_ticket_processed_event();
+
+-- An incident opened is `workflow:alert_detected`; one that changes afterwards (diagnosis, responsibility, ticket,
+-- recovery) is `workflow:alert_updated`, with its state.
+CREATE FUNCTION widip_incident_event() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT (
+        OLD.status IS DISTINCT FROM NEW.status OR OLD.responsibility IS DISTINCT FROM NEW.responsibility
+        OR OLD.confidence IS DISTINCT FROM NEW.confidence OR OLD.ticket_id IS DISTINCT FROM NEW.ticket_id
+        OR OLD.resolved_at IS DISTINCT FROM NEW.resolved_at OR OLD.timeline IS DISTINCT FROM NEW.timeline
+    ) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO events (channel, type, min_level, data) VALUES ('supervision',
+        CASE TG_OP WHEN 'INSERT' THEN 'workflow:alert_detected' ELSE 'workflow:alert_updated' END, 'N3',
+        jsonb_build_object('id', NEW.id, 'alert_id', NEW.alert_id, 'device', NEW.device_name, 'client', NEW.client_name,
+                           'status', NEW.status, 'responsibility', NEW.responsibility, 'confidence', NEW.confidence,
+                           'ticket_id', NEW.ticket_id, 'correlation_id', NEW.correlation_id,
+                           'detected_at', to_char(NEW.detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                           'resolved_at', to_char(NEW.resolved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER incident_logs_event AFTER INSERT OR UPDATE ON incident_logs
+    FOR EACH ROW EXECUTE FUNCTION widip_incident_event();
+
+CREATE FUNCTION widip_workflow_error_event() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO events (channel, type, min_level, data) VALUES ('supervision', 'workflow:error', 'N3',
+        jsonb_build_object('id', NEW.id, 'workflow', NEW.workflow, 'message', NEW.message, 'tool', NEW.tool,
+                           'ticket_id', NEW.ticket_id, 'alert_id', NEW.alert_id, 'attempts', NEW.attempts,
+                           'recovered', NEW.recovered, 'correlation_id', NEW.correlation_id,
+                           'at', to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER workflow_errors_event AFTER INSERT ON workflow_errors
+    FOR EACH ROW EXECUTE FUNCTION widip_workflow_error_event();
+
+CREATE FUNCTION widip_ingestion_run_event() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO events (channel, type, min_level, data) VALUES ('supervision', 'workflow:ingestion_run', 'N3',
+        jsonb_build_object('id', NEW.id, 'workflow', NEW.workflow, 'run_id', NEW.run_id, 'source', NEW.source,
+                           'status', NEW.status, 'added', NEW.documents_added, 'updated', NEW.documents_updated,
+                           'removed', NEW.documents_removed, 'error', NEW.error,
+                           'at', to_char(NEW.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER ingestion_runs_event AFTER INSERT ON ingestion_runs
+    FOR EACH ROW EXECUTE FUNCTION widip_ingestion_run_event();
+
+-- What was already received, so that a retried POST or a repeated webhook changes nothing: the workflow's own event
+-- id for `/api/workflows/events`, (ALERT_ID, state, time) for Observium.
+CREATE TABLE workflow_event_receipts (
+    workflow VARCHAR(50) NOT NULL,
+    event_id VARCHAR(200) NOT NULL,
+    type VARCHAR(50) NOT NULL,
+    -- What the first delivery produced, returned again to a retry.
+    outcome JSONB NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    PRIMARY KEY (workflow, event_id)
+);
+CREATE INDEX workflow_event_receipts_received_idx ON workflow_event_receipts (received_at);
+
+-- The health monitor runs on one instance at a time: the holder renews its lease, another takes it once it lapses.
+CREATE TABLE supervision_leases (
+    name VARCHAR(50) PRIMARY KEY,
+    holder VARCHAR(100) NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+
+-- A request made for a ticket or an alert carries its thread in its context (`correlation_id`), so the timeline
+-- finds it.
+CREATE INDEX safeguard_approvals_correlation_idx ON safeguard_approvals ((context->>'correlation_id'))
+    WHERE context ? 'correlation_id';
+CREATE INDEX safeguard_approvals_ticket_idx ON safeguard_approvals ((context->>'ticket_id'))
+    WHERE context ? 'ticket_id';

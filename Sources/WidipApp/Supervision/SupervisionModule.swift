@@ -1,0 +1,16 @@
+import Foundation
+import ServiceLifecycle
+
+/// SUPERVISION (PRD 3.3): what the Phase 1 workflows report (their events, Observium's webhook), the health of the
+/// platform's dependencies, and the five dashboards over them.
+struct SupervisionModule: AppModule {
+    let ingestion: WorkflowIngestion
+    let settings: SupervisionSettings
+
+    var accessRules: [RouteRule] { WorkflowController.accessRules }
+
+    func addRoutes(to routes: ModuleRoutes) {
+        WorkflowController(ingestion: ingestion, observiumToken: settings.observiumWebhookToken)
+            .addRoutes(workflows: routes.workflows, anyone: routes.anyone)
+    }
+}
