@@ -174,7 +174,14 @@ extension AppServices {
             ),
             safeguardModule,
             UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
-            SupervisionModule(ingestion: WorkflowIngestion(repository: WorkflowRepository(client: postgres, logger: logger), logger: logger), settings: config.supervision),
+            SupervisionModule(
+                ingestion: WorkflowIngestion(repository: WorkflowRepository(client: postgres, logger: logger), logger: logger),
+                supervision: SupervisionService(
+                    dashboards: DashboardRepository(client: postgres, logger: logger), drilldowns: DrilldownRepository(client: postgres, logger: logger),
+                    timeZone: config.displayTimeZone
+                ),
+                settings: config.supervision
+            ),
             UsersModule(users: users, meter: tokenMeter),
             KnowledgeModule(embedder: KnowledgeEmbedder(repository: knowledge, embeddings: embeddings, ready: databaseReady, logger: logger), audit: audit),
             MCPModule(mcp: mcp, toolCalls: toolCalls),

@@ -223,11 +223,7 @@ struct SafeguardController {
                 filter.offset = 0
                 filter.limit = 10_000
                 let rows = try await safeguard.history(filter).requests
-                return Response(
-                    status: .ok,
-                    headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"safeguard-historique.csv\""],
-                    body: .init(byteBuffer: ByteBuffer(string: SafeguardCSV.render(rows, timeZone: timeZone)))
-                )
+                return try SafeguardCSV.document(rows, timeZone: timeZone).response(from: request, context: context)
             }
             let page = try await safeguard.history(filter)
             return try JSONBody(ListOutput(requests: page.requests.map { RequestOutput($0) }, total: page.total)).response(from: request, context: context)
@@ -399,27 +395,23 @@ enum TimelineLabels {
     }
 }
 
-/// The history as a spreadsheet opens it: `;` separators and a BOM, as French Excel expects.
+/// The history as a spreadsheet.
 enum SafeguardCSV {
-    static func render(_ requests: [ApprovalRequest], timeZone: TimeZone) -> String {
+    static func document(_ requests: [ApprovalRequest], timeZone: TimeZone) -> CSVDocument {
         let format = FrenchFormat(timeZone: timeZone)
-        var lines = ["Identifiant;Outil;Niveau;Statut;Client;Ticket;Demandeur;Créée le;Expire le;Décidée par;Décidée le;Motif;Exécutée le;Erreur"]
-        for request in requests {
-            let fields: [String?] = [
-                request.approvalID, request.toolName, request.securityLevel, request.approvalStatus?.frenchLabel ?? request.status, request.clientName,
-                request.ticketID, request.requesterName, format.dateTime(request.createdAt), format.dateTime(request.expiresAt), request.decidedBy,
-                request.decidedAt.map(format.dateTime), request.decisionReason, request.executedAt.map(format.dateTime), request.error,
-            ]
-            lines.append(fields.map { cell($0 ?? "") }.joined(separator: ";"))
-        }
-        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
-    }
-
-    /// Quoted when needed; a cell starting like a formula is prefixed so a spreadsheet shows it as text.
-    static func cell(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
-        guard value.contains(where: { ";\"\n\r".contains($0) }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return CSVDocument(
+            filename: "safeguard-historique.csv",
+            header: [
+                "Identifiant", "Outil", "Niveau", "Statut", "Client", "Ticket", "Demandeur", "Créée le", "Expire le", "Décidée par", "Décidée le", "Motif",
+                "Exécutée le", "Erreur",
+            ],
+            rows: requests.map { request in
+                [
+                    request.approvalID, request.toolName, request.securityLevel, request.approvalStatus?.frenchLabel ?? request.status, request.clientName,
+                    request.ticketID, request.requesterName, format.dateTime(request.createdAt), format.dateTime(request.expiresAt), request.decidedBy,
+                    request.decidedAt.map(format.dateTime), request.decisionReason, request.executedAt.map(format.dateTime), request.error,
+                ]
+            }
+        )
     }
 }

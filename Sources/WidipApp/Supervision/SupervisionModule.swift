@@ -5,12 +5,14 @@ import ServiceLifecycle
 /// platform's dependencies, and the five dashboards over them.
 struct SupervisionModule: AppModule {
     let ingestion: WorkflowIngestion
+    let supervision: SupervisionService
     let settings: SupervisionSettings
 
-    var accessRules: [RouteRule] { WorkflowController.accessRules }
+    var accessRules: [RouteRule] { WorkflowController.accessRules + SupervisionController.accessRules }
 
     func addRoutes(to routes: ModuleRoutes) {
         WorkflowController(ingestion: ingestion, observiumToken: settings.observiumWebhookToken)
             .addRoutes(workflows: routes.workflows, anyone: routes.anyone)
+        SupervisionController(supervision: supervision, timeZone: supervision.timeZone).addRoutes(to: routes.signedIn)
     }
 }

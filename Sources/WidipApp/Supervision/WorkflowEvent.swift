@@ -6,7 +6,7 @@ enum WorkflowEvent: Sendable, Equatable {
     case ticketProcessed(TicketProcessed)
     case alertDetected(AlertReport)
     case error(WorkflowErrorReport)
-    case healthChange(HealthReport)
+    case healthChange(HealthCheck)
     case ingestionRun(IngestionRun)
 
     var type: String {
@@ -100,7 +100,7 @@ struct WorkflowErrorReport: Sendable, Equatable {
     var at: Date
 }
 
-struct HealthReport: Sendable, Equatable {
+struct HealthCheck: Sendable, Equatable {
     var dependency: String
     var state: HealthState
     var latencyMs: Int?
@@ -179,7 +179,7 @@ struct WorkflowEventInput: Decodable {
                 throw AppError.invalidField("data.dependency", "Nom de dépendance en lettres, chiffres, « _ » ou « - » (glpi, observium, mcp…).")
             }
             return .healthChange(
-                HealthReport(
+                HealthCheck(
                     dependency: dependency.lowercased(), state: try fields.choice("status"), latencyMs: try fields.integer("latency_ms", range: 0...3_600_000),
                     detail: try fields.text("detail", limit: 500), at: at
                 )

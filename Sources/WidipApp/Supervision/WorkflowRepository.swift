@@ -76,7 +76,7 @@ struct WorkflowRepository: Sendable {
     }
 
     /// Records a check; the table's trigger updates `health_status` and publishes a change, if it is one.
-    func insert(_ health: HealthReport, source: String, on connection: PostgresConnection) async throws {
+    func insert(_ health: HealthCheck, source: String, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
             INSERT INTO health_checks (dependency, status, latency_ms, detail, source, checked_at)

@@ -258,3 +258,37 @@ CREATE INDEX safeguard_approvals_correlation_idx ON safeguard_approvals ((contex
     WHERE context ? 'correlation_id';
 CREATE INDEX safeguard_approvals_ticket_idx ON safeguard_approvals ((context->>'ticket_id'))
     WHERE context ? 'ticket_id';
+CREATE INDEX safeguard_approvals_decided_idx ON safeguard_approvals (decided_at) WHERE decided_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS widip_knowledge_base_created_idx ON widip_knowledge_base (created_at);
+
+-- How a dashboard reads a value, the same for a figure and for the rows behind it: Phase 1 rows written before the
+-- checks above may hold other values, counted under AUTRE, "en cours" and Indéterminé rather than lost.
+CREATE FUNCTION widip_ticket_category(category TEXT) RETURNS TEXT AS $$
+    SELECT CASE WHEN category IN ('RESET_MDP', 'DEBLOCAGE', '#DIAG') THEN category ELSE 'AUTRE' END
+$$ LANGUAGE sql IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION widip_ticket_outcome(status TEXT) RETURNS TEXT AS $$
+    SELECT CASE WHEN status IN ('resolu', 'escalade') THEN status ELSE 'en_cours' END
+$$ LANGUAGE sql IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION widip_responsibility(responsibility TEXT) RETURNS TEXT AS $$
+    SELECT CASE WHEN responsibility IN ('FAI', 'Local', 'WIDIP') THEN responsibility ELSE 'Indéterminé' END
+$$ LANGUAGE sql IMMUTABLE PARALLEL SAFE;
+
+-- The resolution time decides: an incident without one is still open, whatever its status says.
+CREATE FUNCTION widip_incident_state(status TEXT, resolved_at TIMESTAMPTZ) RETURNS TEXT AS $$
+    SELECT CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN status = 'diagnosing' THEN 'diagnosing' ELSE 'open' END
+$$ LANGUAGE sql IMMUTABLE PARALLEL SAFE;
+
+-- An approved request stays approved once executing, executed or failed.
+CREATE FUNCTION widip_approval_outcome(status TEXT) RETURNS TEXT AS $$
+    SELECT CASE WHEN status IN ('approved', 'executing', 'executed', 'failed') THEN 'approved' ELSE status END
+$$ LANGUAGE sql IMMUTABLE PARALLEL SAFE;
+
+-- Every error a workflow reported, whichever way: its own event, or the `error` column of a SUPPORT log.
+CREATE VIEW widip_workflow_error_feed AS
+    SELECT 'E' || id AS key, workflow, created_at, message, tool, ticket_id, alert_id, attempts, recovered, correlation_id
+    FROM workflow_errors
+    UNION ALL
+    SELECT 'L' || id, workflow, created_at, error, NULL, ticket_id, NULL, NULL, FALSE, correlation_id
+    FROM widip_agent_logs WHERE error IS NOT NULL;

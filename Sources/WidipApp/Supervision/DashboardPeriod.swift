@@ -1,0 +1,83 @@
+import Foundation
+
+/// The time window a dashboard covers: `[from, to)`, stored and compared in UTC. A row at exactly `from` is in, one
+/// at exactly `to` is in the next window. Calendar days are the display time zone's (Europe/Paris): a custom period
+/// of one day across the October change lasts 25 hours.
+struct DashboardPeriod: Sendable, Equatable {
+    enum Preset: String, Sendable, CaseIterable {
+        case day = "24h"
+        case week = "7d"
+        case month = "30d"
+        case custom
+    }
+
+    let preset: Preset
+    let from: Date
+    let to: Date
+
+    var length: TimeInterval { to.timeIntervalSince(from) }
+    /// The window of the same length just before, for each figure's change.
+    var previous: DashboardPeriod { DashboardPeriod(preset: preset, from: from.addingTimeInterval(-length), to: from) }
+
+    static let longest: TimeInterval = 366 * 86_400
+
+    /// `period=24h|7d|30d`, or `from` and `to` (a day, `2026-10-25`, taken whole in the display time zone, or a time
+    /// with its zone); `fallback` when neither is given.
+    static func parse(_ query: [String: String], now: Date, timeZone: TimeZone, fallback: Preset = .day) throws -> DashboardPeriod {
+        let fromText = query["from"].flatMap { $0.isEmpty ? nil : $0 }
+        let toText = query["to"].flatMap { $0.isEmpty ? nil : $0 }
+        if fromText != nil || toText != nil {
+            guard let fromText else { throw AppError.invalidField("from", "Indiquez aussi le début de la période (from).") }
+            guard let toText else { throw AppError.invalidField("to", "Indiquez aussi la fin de la période (to).") }
+            guard let from = StrictDate.parse(fromText, dayIn: timeZone) else {
+                throw AppError.invalidField("from", "Date attendue : 2026-10-25 ou 2026-10-25T08:00:00+02:00.")
+            }
+            guard var to = StrictDate.parse(toText, dayIn: timeZone) else {
+                throw AppError.invalidField("to", "Date attendue : 2026-10-26 ou 2026-10-26T08:00:00+01:00.")
+            }
+            // A day as the end means that whole day.
+            if !toText.contains("T") { to = Self.nextDay(after: to, timeZone: timeZone) }
+            guard from < to else { throw AppError.invalidField("to", "La fin de la période doit suivre son début.") }
+            guard to.timeIntervalSince(from) <= longest else { throw AppError.invalidField("from", "Une période couvre au plus 366 jours.") }
+            return DashboardPeriod(preset: .custom, from: from, to: to)
+        }
+        let preset: Preset
+        if let raw = query["period"], !raw.isEmpty {
+            guard let known = Preset(rawValue: raw), known != .custom else {
+                throw AppError.invalidField("period", "Période attendue : 24h, 7d ou 30d (ou from et to).")
+            }
+            preset = known
+        } else {
+            preset = fallback
+        }
+        let hours: Double = switch preset {
+        case .day, .custom: 24
+        case .week: 7 * 24
+        case .month: 30 * 24
+        }
+        return DashboardPeriod(preset: preset, from: now.addingTimeInterval(-hours * 3600), to: now)
+    }
+
+    static func nextDay(after date: Date, timeZone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: date)) ?? date.addingTimeInterval(86_400)
+    }
+
+    /// The query that selects this period again (links of drill-downs, CSV exports, the period selector).
+    var query: String {
+        switch preset {
+        case .custom: "from=\(FrenchFormat.iso(from))&to=\(FrenchFormat.iso(to))"
+        default: "period=\(preset.rawValue)"
+        }
+    }
+
+    func label(_ format: FrenchFormat) -> String {
+        switch preset {
+        case .day: "24 dernières heures"
+        case .week: "7 derniers jours"
+        case .month: "30 derniers jours"
+        case .custom: "du \(format.dateTime(from)) au \(format.dateTime(to))"
+        }
+    }
+}
