@@ -284,4 +284,35 @@ import Testing
             }
         }
     }
+
+    @Test func theFiveDashboardsAndTheirDrilldownsRenderTheFiguresEscaped() async throws {
+        try await LiveServer.run { server in
+            try await Self.seed(server)
+            try await Self.execute(server, [
+                "INSERT INTO widip_agent_logs (ticket_id, category, status, client_name, created_at) VALUES ('T9', 'AUTRE', 'resolu', '<script>alert(1)</script>', '2026-10-25T12:30:00Z')",
+            ])
+            let (_, token) = try await server.signedIn(.n3)
+            let pages: [(String, [String])] = [
+                ("/supervision", ["ensemble", ">7</a>", "Activité en temps réel", "href=\"/supervision/tickets?from=2026-10-24T22:00:00Z&amp;to=2026-10-25T23:00:00Z\""]),
+                ("/supervision/support", ["Par catégorie", "RESET_MDP", "N/A", "&lt;script&gt;alert(1)&lt;/script&gt;"]),
+                ("/supervision/sentinel", ["Clients impactés", "EHPAD Music Art", "2 alertes actives", "Responsabilité"]),
+                ("/supervision/enrichisseur", ["Base de connaissances par source", "Dernières ingestions"]),
+                ("/supervision/safeguard", ["Approbations en attente", "APR-2026-901", "Temps de réponse", "ad_reset_password"]),
+            ]
+            for (path, expected) in pages {
+                let page = try await server.request(.get, "\(path)?\(Self.day)", token: token)
+                #expect(page.status == .ok, "\(path): \(page.status)")
+                for text in expected { #expect(page.text.contains(text), "\(path) lacks \(text)") }
+                #expect(!page.text.contains("<script>alert(1)"), "\(path) shows the client's name unescaped")
+                #expect(page.text.contains("supervision-live.js"))
+            }
+            let rows = try await server.request(.get, "/supervision/tickets?\(Self.day)&category=AUTRE", token: token)
+            #expect(rows.text.contains("3 tickets") && rows.text.contains("format=csv"), "\(rows.text)")
+            let timeline = try await server.request(.get, "/supervision/suivi?ticket=T9", token: token)
+            #expect(timeline.status == .ok && timeline.text.contains("Ticket #T9 (AUTRE) résolu"))
+            // A bad period shows the page with the default period and says why.
+            let bad = try await server.request(.get, "/supervision?period=1y", token: token)
+            #expect(bad.status == .badRequest && bad.text.contains("Période attendue"))
+        }
+    }
 }

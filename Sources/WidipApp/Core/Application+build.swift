@@ -173,7 +173,6 @@ extension AppServices {
                 ]
             ),
             safeguardModule,
-            UpcomingModule(tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel"), level: .n3),
             SupervisionModule(
                 ingestion: WorkflowIngestion(repository: WorkflowRepository(client: postgres, logger: logger), logger: logger),
                 supervision: SupervisionService(

@@ -283,7 +283,7 @@ struct SafeguardPages {
     private func statsPage(_ context: AuthenticatedContext) async throws -> Response {
         let stats = try await safeguard.stats(days: 7, timeZone: format.timeZone)
         func share(_ count: Int) -> String { stats.total == 0 ? "—" : format.percent(Double(count) / Double(stats.total)) }
-        let average = stats.averageDecisionSeconds.map { Self.duration(Int($0.rounded())) } ?? "—"
+        let average = stats.averageDecisionSeconds.map { format.duration(Int($0.rounded())) } ?? "—"
         let maximum = max(1, stats.topTools.map(\.count).max() ?? 1)
         let dayMaximum = max(1, stats.perDay.map(\.count).max() ?? 1)
         return try pages.response(
@@ -310,12 +310,6 @@ struct SafeguardPages {
                 empty: stats.total == 0
             )
         )
-    }
-
-    static func duration(_ seconds: Int) -> String {
-        if seconds < 60 { return "\(seconds) s" }
-        if seconds < 3600 { return "\(seconds / 60) min \(String(format: "%02d", seconds % 60)) s" }
-        return "\(seconds / 3600) h \(String(format: "%02d", seconds % 3600 / 60))"
     }
 
     /// "2026-12-05" as "05/12".

@@ -22,11 +22,13 @@ struct DashboardPeriod: Sendable, Equatable {
     static let longest: TimeInterval = 366 * 86_400
 
     /// `period=24h|7d|30d`, or `from` and `to` (a day, `2026-10-25`, taken whole in the display time zone, or a time
-    /// with its zone); `fallback` when neither is given.
+    /// with its zone; `period=custom` or none); `fallback` when neither is given. A preset wins over dates (the page's
+    /// form sends both).
     static func parse(_ query: [String: String], now: Date, timeZone: TimeZone, fallback: Preset = .day) throws -> DashboardPeriod {
         let fromText = query["from"].flatMap { $0.isEmpty ? nil : $0 }
         let toText = query["to"].flatMap { $0.isEmpty ? nil : $0 }
-        if fromText != nil || toText != nil {
+        let named = query["period"].flatMap { $0.isEmpty ? nil : $0 }
+        if named == Preset.custom.rawValue || (named == nil && (fromText != nil || toText != nil)) {
             guard let fromText else { throw AppError.invalidField("from", "Indiquez aussi le début de la période (from).") }
             guard let toText else { throw AppError.invalidField("to", "Indiquez aussi la fin de la période (to).") }
             guard let from = StrictDate.parse(fromText, dayIn: timeZone) else {
@@ -42,8 +44,8 @@ struct DashboardPeriod: Sendable, Equatable {
             return DashboardPeriod(preset: .custom, from: from, to: to)
         }
         let preset: Preset
-        if let raw = query["period"], !raw.isEmpty {
-            guard let known = Preset(rawValue: raw), known != .custom else {
+        if let raw = named {
+            guard let known = Preset(rawValue: raw) else {
                 throw AppError.invalidField("period", "Période attendue : 24h, 7d ou 30d (ou from et to).")
             }
             preset = known

@@ -8,11 +8,20 @@ struct SupervisionModule: AppModule {
     let supervision: SupervisionService
     let settings: SupervisionSettings
 
-    var accessRules: [RouteRule] { WorkflowController.accessRules + SupervisionController.accessRules }
+    var accessRules: [RouteRule] { WorkflowController.accessRules + SupervisionController.accessRules + SupervisionPages.accessRules }
+    var navigation: [NavigationEntry] {
+        [
+            NavigationEntry(
+                label: "SUPERVISION", path: "/supervision",
+                tile: ModuleTile(name: "SUPERVISION", icon: "supervision", description: "Tableaux de bord des workflows en temps réel")
+            )
+        ]
+    }
 
     func addRoutes(to routes: ModuleRoutes) {
         WorkflowController(ingestion: ingestion, observiumToken: settings.observiumWebhookToken)
             .addRoutes(workflows: routes.workflows, anyone: routes.anyone)
         SupervisionController(supervision: supervision, timeZone: supervision.timeZone).addRoutes(to: routes.signedIn)
+        SupervisionPages(supervision: supervision, pages: routes.pages).addRoutes(to: routes.signedIn)
     }
 }

@@ -83,6 +83,13 @@ public struct FrenchFormat: Sendable {
         return day(date)
     }
 
+    /// "45 s", "8 min 32 s", "2 h 05".
+    public func duration(_ seconds: Int) -> String {
+        if seconds < 60 { return "\(seconds) s" }
+        if seconds < 3600 { return "\(seconds / 60) min \(String(format: "%02d", seconds % 60)) s" }
+        return "\(seconds / 3600) h \(String(format: "%02d", seconds % 3600 / 60))"
+    }
+
     public static func iso(_ date: Date) -> String {
         date.formatted(.iso8601)
     }

@@ -5,12 +5,6 @@ struct NavigationEntry: Sendable {
     var label: String? = nil
     let path: String
     var tile: ModuleTile? = nil
-    /// For a module not built yet: the level its tile will need (there is no page whose rule would say it).
-    var upcomingLevel: AccreditationLevel? = nil
-
-    static func upcoming(_ tile: ModuleTile, level: AccreditationLevel) -> NavigationEntry {
-        NavigationEntry(path: "", tile: tile, upcomingLevel: level)
-    }
 }
 
 /// A module on the home page (PRD 1.4).
@@ -21,30 +15,17 @@ struct ModuleTile: Sendable {
     let description: String
 }
 
-/// A module of the PRD whose pages are not built yet: its home tile says so, at the level it will need.
-struct UpcomingModule: AppModule {
-    let tile: ModuleTile
-    let level: AccreditationLevel
-
-    var accessRules: [RouteRule] { [] }
-    var navigation: [NavigationEntry] { [.upcoming(tile, level: level)] }
-    func addRoutes(to routes: ModuleRoutes) {}
-}
-
 /// The header links and home tiles of every module, each with the level of its page taken from the access table.
 struct Navigation: Sendable {
     struct Item: Sendable {
         let entry: NavigationEntry
         let level: AccreditationLevel
-        /// False for an upcoming module: the tile is shown, greyed.
-        var available: Bool { entry.upcomingLevel == nil }
     }
 
     let items: [Item]
 
     init(modules: [any AppModule], table: RouteAccessTable) {
         items = modules.flatMap(\.navigation).compactMap { entry in
-            if let level = entry.upcomingLevel { return Item(entry: entry, level: level) }
             return switch table.access(method: .get, path: entry.path) {
             case .level(let level), .levelOrWorkflow(let level): Item(entry: entry, level: level)
             case .anonymous: Item(entry: entry, level: .n0)
@@ -58,7 +39,7 @@ struct Navigation: Sendable {
     func links(for level: AccreditationLevel, current: String) -> [NavLink] {
         [NavLink(label: "Accueil", href: "/", current: current == "/")]
             + items.compactMap { item in
-                guard item.available, level >= item.level, let label = item.entry.label else { return nil }
+                guard level >= item.level, let label = item.entry.label else { return nil }
                 return NavLink(label: label, href: item.entry.path, current: current == item.entry.path)
             }
     }
@@ -66,10 +47,7 @@ struct Navigation: Sendable {
     func tiles(for level: AccreditationLevel) -> [TileView] {
         items.compactMap { item in
             guard let tile = item.entry.tile else { return nil }
-            let reason: String? =
-                if level < item.level { "Réservé au niveau \(item.level.rawValue) et plus" }
-                else if !item.available { "Bientôt disponible" }
-                else { nil }
+            let reason: String? = level < item.level ? "Réservé au niveau \(item.level.rawValue) et plus" : nil
             return TileView(name: tile.name, icon: tile.icon, description: tile.description, href: reason == nil ? item.entry.path : nil, unavailableReason: reason)
         }
     }
