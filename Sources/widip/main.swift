@@ -155,16 +155,43 @@ struct BootstrapAdmin: AsyncParsableCommand {
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Remplit une base vide de données de démonstration (SAFEGUARD : trois demandes en attente et une semaine d'historique).",
-        discussion: "Pour la base embarquée de ./run, avec le serveur MCP de démonstration : les actions approuvées y sont réellement exécutées."
+        abstract: "Données de démonstration pour la base embarquée de ./run.", subcommands: [DemoSeed.self, DemoLive.self], defaultSubcommand: DemoSeed.self
+    )
+}
+
+struct DemoSeed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed",
+        abstract: "Remplit une base vide : SAFEGUARD (trois demandes en attente, une semaine d'historique) et SUPERVISION (30 jours d'activité des workflows).",
+        discussion: "Pour la base embarquée de ./run, avec le serveur MCP de démonstration : les actions approuvées y sont réellement exécutées. Chaque partie n'est écrite que si elle est vide."
     )
 
     func run() async throws {
-        let seeded = try await withServices { services in
+        let (safeguard, supervision) = try await withServices { services in
             _ = try await services.migrate()
-            return try await SafeguardDemo(services: services).seedIfEmpty()
+            return (try await SafeguardDemo(services: services).seedIfEmpty(), try await SupervisionDemo(services: services).seedIfEmpty())
         }
-        print(seeded ? "SAFEGUARD : 3 demandes en attente et une semaine d'historique créées." : "SAFEGUARD contient déjà des demandes : rien n'a été ajouté.")
+        print(safeguard ? "SAFEGUARD : 3 demandes en attente et une semaine d'historique créées." : "SAFEGUARD contient déjà des demandes : rien n'a été ajouté.")
+        print(supervision ? "SUPERVISION : 30 jours d'activité des workflows créés." : "SUPERVISION contient déjà des données : rien n'a été ajouté.")
+    }
+}
+
+struct DemoLive: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Envoie au serveur un événement des workflows toutes les quelques secondes (ticket traité, alerte Observium, erreur), jusqu'à Ctrl-C.",
+        discussion: "Par HTTP, comme les workflows : le webhook Observium avec OBSERVIUM_WEBHOOK_TOKEN, les événements avec les jetons SUPPORT et SENTINEL de WORKFLOW_TOKENS."
+    )
+
+    @Option(help: "Adresse du serveur WIDIP.") var url = "http://127.0.0.1:3002"
+    @Option(help: "Secondes entre deux événements, en moyenne.") var interval = 5
+    @Option(help: "Nombre d'événements avant de s'arrêter (par défaut : jusqu'à Ctrl-C).") var count: Int?
+
+    func run() async throws {
+        guard interval >= 1, interval <= 3600 else { throw ValidationError("--interval : entre 1 et 3600 secondes.") }
+        try await withServices { services in
+            try await SupervisionDemo(services: services).live(baseURL: url, interval: .seconds(interval), iterations: count)
+        }
     }
 }
 

@@ -316,3 +316,33 @@ import Testing
         }
     }
 }
+
+@Suite struct SupervisionDemoTests {
+    @Test func theSeedWritesThirtyDaysOnceAndTheLiveDemoPostsToTheServer() async throws {
+        try await LiveServer.run(adjust: { config in
+            config.workflowTokens = WorkflowTokens(["SUPPORT": WorkflowIngestionTests.supportToken, "SENTINEL": WorkflowIngestionTests.sentinelToken])
+            config.supervision.observiumWebhookToken = WorkflowIngestionTests.observiumToken
+        }) { server in
+            let demo = SupervisionDemo(services: server.services)
+            #expect(try await demo.seedIfEmpty())
+            #expect(try await demo.seedIfEmpty() == false, "a second seed adds nothing")
+            let (_, token) = try await server.signedIn(.n3)
+            let month = try await SupervisionDashboardTests.get(server, "/api/supervision/overview?period=30d", token: token)
+            let tickets = SupervisionDashboardTests.figure(month, "tickets").value ?? 0
+            #expect(tickets > 600, "\(tickets) tickets in 30 days")
+            let sentinel = try await SupervisionDashboardTests.get(server, "/api/supervision/sentinel?period=30d", token: token)
+            #expect((SupervisionDashboardTests.figure(sentinel, "alerts").value ?? 0) > 40)
+            // The demo MCP server's two devices that are down are the two incidents still open.
+            let open = try await SupervisionDashboardTests.get(server, "/api/supervision/alerts?state=active", token: token)
+            let devices = (open["rows"] as? [[String: Any]] ?? []).compactMap { $0["device"] as? String }.sorted()
+            #expect(devices == ["AP-MUSICART-RDC", "SWITCH-EHPAD-ROSERAIE"])
+            let shares = (sentinel["responsibilities"] as? [[String: Any]] ?? []).compactMap { ($0["alerts"] as? [String: Any])?["value"] as? Int }
+            #expect(shares.allSatisfy { $0 > 0 }, "every responsibility occurs: \(shares)")
+
+            let before = try await server.services.events.latestID()
+            try await demo.live(baseURL: "http://127.0.0.1:\(server.port)", interval: .seconds(1), iterations: 3)
+            let published = try await server.services.events.events(after: before, channels: ["supervision"], limit: 100)
+            #expect(published.count >= 3, "\(published.map(\.type))")
+        }
+    }
+}
