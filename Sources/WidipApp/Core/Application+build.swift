@@ -173,14 +173,7 @@ extension AppServices {
                 ]
             ),
             safeguardModule,
-            SupervisionModule(
-                ingestion: WorkflowIngestion(repository: WorkflowRepository(client: postgres, logger: logger), logger: logger),
-                supervision: SupervisionService(
-                    dashboards: DashboardRepository(client: postgres, logger: logger), drilldowns: DrilldownRepository(client: postgres, logger: logger),
-                    timeZone: config.displayTimeZone
-                ),
-                settings: config.supervision
-            ),
+            supervisionModule,
             UsersModule(users: users, meter: tokenMeter),
             KnowledgeModule(embedder: KnowledgeEmbedder(repository: knowledge, embeddings: embeddings, ready: databaseReady, logger: logger), audit: audit),
             MCPModule(mcp: mcp, toolCalls: toolCalls),
@@ -190,6 +183,22 @@ extension AppServices {
                 retention: config.eventRetention, trustedOrigins: Set(config.corsOrigins), logger: logger
             ),
         ]
+    }
+
+    private var supervisionModule: SupervisionModule {
+        let workflows = WorkflowRepository(client: postgres, logger: logger)
+        return SupervisionModule(
+            ingestion: WorkflowIngestion(repository: workflows, logger: logger),
+            supervision: SupervisionService(
+                dashboards: DashboardRepository(client: postgres, logger: logger), drilldowns: DrilldownRepository(client: postgres, logger: logger),
+                timeZone: config.displayTimeZone
+            ),
+            settings: config.supervision,
+            monitor: HealthMonitor(
+                health: HealthService(client: postgres, config: config, mcp: mcp, llm: llm, logger: logger), embeddings: embeddings, httpClient: httpClient,
+                repository: workflows, settings: config.supervision, glpiURL: config.glpiURL, ready: databaseReady, logger: logger
+            )
+        )
     }
 
     private var safeguardModule: SafeguardModule {

@@ -7,6 +7,16 @@ struct SupervisionModule: AppModule {
     let ingestion: WorkflowIngestion
     let supervision: SupervisionService
     let settings: SupervisionSettings
+    let monitor: HealthMonitor
+
+    var services: [any Service] { [monitor] }
+    var maintenance: [MaintenanceTask] {
+        let repository = ingestion.repository
+        return [
+            MaintenanceTask(name: "health checks older than 30 days") { try await repository.pruneHealthChecks(olderThan: 30) },
+            MaintenanceTask(name: "delivery receipts older than 30 days") { try await repository.pruneReceipts(olderThan: 30) },
+        ]
+    }
 
     var accessRules: [RouteRule] { WorkflowController.accessRules + SupervisionController.accessRules + SupervisionPages.accessRules }
     var navigation: [NavigationEntry] {

@@ -143,8 +143,10 @@ CREATE FUNCTION widip_health_check_recorded() RETURNS trigger AS $$
 DECLARE
     previous TEXT;
 BEGIN
-    -- The row lock orders concurrent checks of one dependency, so two instances cannot both see "no change".
-    SELECT status INTO previous FROM health_status WHERE dependency = NEW.dependency FOR UPDATE;
+    -- Concurrent checks of one dependency take turns, so two writers cannot both see "no change" (or both see the
+    -- first state as new: a row lock would not exist yet to order them).
+    PERFORM pg_advisory_xact_lock(hashtext('widip-health:' || NEW.dependency));
+    SELECT status INTO previous FROM health_status WHERE dependency = NEW.dependency;
     INSERT INTO health_status AS current (dependency, status, since, latency_ms, detail, checked_at)
     VALUES (NEW.dependency, NEW.status, NEW.checked_at, NEW.latency_ms, NEW.detail, NEW.checked_at)
     ON CONFLICT (dependency) DO UPDATE SET
