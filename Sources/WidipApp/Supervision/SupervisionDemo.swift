@@ -215,8 +215,8 @@ struct DemoGenerator: Sendable {
         return .observium(.object(fields.mapValues { .string($0) }))
     }
 
-    mutating func diagnosis(alertID: String, ticket: Int, at: Date) -> DemoDelivery {
-        let responsibility = weighted(SupervisionDemo.responsibilities)
+    mutating func diagnosis(alertID: String, ticket: Int, at: Date, responsibility known: Responsibility? = nil) -> DemoDelivery {
+        let responsibility = known ?? weighted(SupervisionDemo.responsibilities)
         let confidence = responsibility == .undetermined ? int(30...55) : int(60...95)
         let step = responsibility == .isp ? "Ticket #\(ticket) créé, courriel de diagnostic envoyé au client" : "Ticket #\(ticket) créé"
         return .event(
@@ -307,7 +307,10 @@ struct DemoGenerator: Sendable {
             let fired = now.addingTimeInterval(Double(-minutes * 60))
             let id = String(alertNumber)
             deliveries.append((fired, Self.observium(state: "ALERT", alertID: id, device: device, client: client, at: fired)))
-            if diagnosed { deliveries.append((fired.addingTimeInterval(90), diagnosis(alertID: id, ticket: ticketNumber, at: fired.addingTimeInterval(90)))) }
+            // The demo MCP server says the access point is down: the box of the site's operator, waiting for the client's answer.
+            if diagnosed {
+                deliveries.append((fired.addingTimeInterval(90), diagnosis(alertID: id, ticket: ticketNumber, at: fired.addingTimeInterval(90), responsibility: .isp)))
+            }
         }
         return deliveries.sorted { $0.0 < $1.0 }.map(\.1)
     }

@@ -185,12 +185,13 @@ struct SupervisionPages {
 
     /// The marker that says what colour says, for readers who do not see it.
     static func icon(_ tone: String) -> String {
+        // Symbols every system font has (an emoji may be missing: a kiosk, a minimal Linux).
         switch tone {
-        case "ok": "✅"
-        case "warning": "⚠️"
-        case "critical": "🔴"
-        case "neutral": "⏱"
-        default: "🔵"
+        case "ok": "✓"
+        case "warning": "⚠"
+        case "critical": "✖"
+        case "neutral": "○"
+        default: "ℹ"
         }
     }
 }
@@ -570,7 +571,7 @@ enum SentinelPage {
         init(_ client: ImpactedClientReport, format: FrenchFormat, now: Date) {
             self.client = client.client
             href = SupervisionPages.page(ofRows: client.activeAlerts.rows)
-            let elapsed = format.duration(Int(now.timeIntervalSince(client.since)))
+            let elapsed = format.elapsed(Int(now.timeIntervalSince(client.since)))
             if let resolved = client.resolvedAt {
                 text = "Résolu \(format.relativeInSentence(resolved, now: now)) (était \(client.responsibility))"
                 tone = "ok"
@@ -761,6 +762,8 @@ struct RowsTable: Sendable {
         let text: String
         let href: String?
         let numeric: Bool
+        /// Its column's name, shown beside it on a phone.
+        var label = ""
     }
 
     struct Row: Sendable {
@@ -779,7 +782,9 @@ struct RowsTable: Sendable {
         self.title = title
         total = noun(page.total)
         self.columns = columns
-        rows = page.rows.map { Row(cells: cells($0)) }
+        rows = page.rows.map { item in
+            Row(cells: zip(columns, cells(item)).map { column, cell in Cell(text: cell.text, href: cell.href, numeric: cell.numeric, label: column) })
+        }
         truncated = page.rows.count < page.total
             ? "Les \(format.integer(page.rows.count)) plus récentes sont affichées : exportez le CSV pour toutes les voir." : nil
         self.empty = empty

@@ -18,8 +18,6 @@ struct ColumnChart: Sendable {
 
     struct AxisLabel: Sendable {
         let text: String
-        /// Percent of the chart's width.
-        let left: Double
     }
 
     let caption: String
@@ -45,7 +43,7 @@ struct ColumnChart: Sendable {
         }
         let count = points.count
         let picked = count <= 1 ? Array(0..<count) : Array(Set([0, count / 2, count - 1])).sorted()
-        axis = picked.map { AxisLabel(text: points[$0].label, left: (Double($0) + 0.5) / Double(max(count, 1)) * 100) }
+        axis = picked.map { AxisLabel(text: points[$0].label) }
         maximum = format.integer(points.map(\.count).max() ?? 0)
         empty = points.allSatisfy { $0.count == 0 }
     }

@@ -90,6 +90,14 @@ public struct FrenchFormat: Sendable {
         return "\(seconds / 3600) h \(String(format: "%02d", seconds % 3600 / 60))"
     }
 
+    /// How long something has lasted, to the minute: "moins d'une minute", "20 min", "2 h 15", "3 j 04 h".
+    public func elapsed(_ seconds: Int) -> String {
+        if seconds < 60 { return "moins d'une minute" }
+        if seconds < 3600 { return "\(seconds / 60) min" }
+        if seconds < 86_400 { return "\(seconds / 3600) h \(String(format: "%02d", seconds % 3600 / 60))" }
+        return "\(seconds / 86_400) j \(String(format: "%02d", seconds % 86_400 / 3600)) h"
+    }
+
     public static func iso(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
