@@ -761,7 +761,6 @@ struct RowsTable: Sendable {
     struct Cell: Sendable {
         let text: String
         let href: String?
-        let numeric: Bool
         /// Its column's name, shown beside it on a phone.
         var label = ""
     }
@@ -783,15 +782,15 @@ struct RowsTable: Sendable {
         total = noun(page.total)
         self.columns = columns
         rows = page.rows.map { item in
-            Row(cells: zip(columns, cells(item)).map { column, cell in Cell(text: cell.text, href: cell.href, numeric: cell.numeric, label: column) })
+            Row(cells: zip(columns, cells(item)).map { column, cell in Cell(text: cell.text, href: cell.href, label: column) })
         }
         truncated = page.rows.count < page.total
             ? "Les \(format.integer(page.rows.count)) plus récentes sont affichées : exportez le CSV pour toutes les voir." : nil
         self.empty = empty
     }
 
-    static func cell(_ text: String?, href: String? = nil, numeric: Bool = false) -> Cell {
-        Cell(text: text ?? "—", href: href, numeric: numeric)
+    static func cell(_ text: String?, href: String? = nil) -> Cell {
+        Cell(text: text ?? "—", href: href)
     }
 
     static func tickets(_ page: DrilldownRepository.Page<DrilldownRepository.TicketRow>, format: FrenchFormat) -> RowsTable {
