@@ -109,6 +109,11 @@ let package = Package(
             path: "bench/MCPBench"
         ),
         .executableTarget(
+            name: "widip-bench-supervision",
+            dependencies: ["WidipApp", "WidipTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "bench/SupervisionBench"
+        ),
+        .executableTarget(
             name: "widip-bench-safeguard",
             dependencies: [
                 "WidipApp",

@@ -7,15 +7,13 @@ import Testing
 
 /// The health monitor: one instance checks at a time, each check is kept, and only a change of state is an event.
 @Suite struct HealthMonitorTests {
-    /// A monitor of another lease than the server's own (which runs too, without GLPI), standing for one instance.
+    /// A monitor standing for one instance (the test server runs none of its own).
     static func monitor(_ services: AppServices, glpi: String?) -> HealthMonitor {
-        var monitor = HealthMonitor(
+        HealthMonitor(
             health: HealthService(client: services.postgres, config: services.config, mcp: services.mcp, llm: services.llm, logger: services.logger),
             embeddings: services.embeddings, httpClient: services.httpClient, repository: WorkflowRepository(client: services.postgres, logger: services.logger),
             settings: services.config.supervision, glpiURL: glpi, ready: DatabaseReady(), logger: services.logger
         )
-        monitor.lease = "health-monitor-test"
-        return monitor
     }
 
     static func changes(_ services: AppServices) async throws -> [String] {
@@ -44,7 +42,7 @@ import Testing
             #expect(try await Self.changes(server.services).last == "glpi=down")
 
             // The holder stops renewing: once its lease has lapsed, another instance takes over.
-            try await server.services.postgres.query("UPDATE supervision_leases SET expires_at = NOW() - INTERVAL '1 second' WHERE name = 'health-monitor-test'", logger: TestDatabase.logger)
+            try await server.services.postgres.query("UPDATE supervision_leases SET expires_at = NOW() - INTERVAL '1 second'", logger: TestDatabase.logger)
             #expect(try await second.round())
             #expect(try await first.round() == false)
             var kept = 0

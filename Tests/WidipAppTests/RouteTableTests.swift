@@ -62,8 +62,8 @@ struct RouteTableTests {
             #expect(labels(.n0) == ["Accueil", "WIBOT"])
             #expect(labels(.n1) == ["Accueil", "WIBOT", "SAFEGUARD"])
             #expect(labels(.n2) == ["Accueil", "WIBOT", "SAFEGUARD", "Page N2"])
-            #expect(labels(.n3) == ["Accueil", "WIBOT", "SAFEGUARD", "Outils MCP", "Page N2"])
-            #expect(labels(.n4) == ["Accueil", "WIBOT", "SAFEGUARD", "Utilisateurs", "Outils MCP", "Audit", "Page N2"])
+            #expect(labels(.n3) == ["Accueil", "WIBOT", "SAFEGUARD", "SUPERVISION", "Outils MCP", "Page N2"])
+            #expect(labels(.n4) == ["Accueil", "WIBOT", "SAFEGUARD", "SUPERVISION", "Utilisateurs", "Outils MCP", "Audit", "Page N2"])
             let tiles = navigation.tiles(for: .n1).map { "\($0.name): \($0.unavailableReason ?? "ouvert")" }
             #expect(
                 tiles == [

@@ -48,8 +48,13 @@ import Testing
         return total
     }
 
+    /// The supervision events (the test server runs no health monitor of its own).
+    static func events(_ server: LiveServer) async throws -> [StoredEvent] {
+        try await server.services.events.events(after: 0, channels: ["supervision"], limit: 1000)
+    }
+
     static func eventTypes(_ server: LiveServer) async throws -> [String] {
-        try await server.services.events.events(after: 0, channels: ["supervision"], limit: 1000).map(\.type)
+        try await events(server).map(\.type)
     }
 
     @Test func aProcessedTicketIsStoredOncePublishedAndARetryGetsTheSameAnswer() async throws {
@@ -143,7 +148,7 @@ import Testing
             try await server.services.postgres.query("UPDATE incident_logs SET status = 'resolved', resolved_at = NOW()", logger: TestDatabase.logger)
             // A write that changes nothing a dashboard shows is not an event.
             try await server.services.postgres.query("UPDATE incident_logs SET updated_at = NOW()", logger: TestDatabase.logger)
-            let events = try await server.services.events.events(after: 0, channels: ["supervision"], limit: 10)
+            let events = try await Self.events(server)
             #expect(events.map(\.type) == ["workflow:ticket_processed", "workflow:alert_detected", "workflow:alert_updated"])
             #expect(events.allSatisfy { $0.minimumLevel == .n3 })
             #expect(events.first?.dataJSON.contains("\"client\": \"Clinique St-Joseph\"") == true)
@@ -261,11 +266,34 @@ import Testing
                 ]
                 #expect(try await server.request(.post, "/api/workflows/events", json: event, token: Self.supportToken).status == .created)
             }
-            let changes = try await server.services.events.events(after: 0, channels: ["supervision"], limit: 10)
+            let changes = try await Self.events(server)
             #expect(changes.map(\.type) == Array(repeating: "workflow:health_change", count: 3))
             #expect(changes.map { $0.dataJSON.contains("\"status\": \"down\"") } == [false, true, false])
             #expect(try await Self.count(server, "SELECT count(*)::int FROM health_checks WHERE dependency = 'glpi'") == 5)
             #expect(try await Self.count(server, "SELECT count(*)::int FROM health_status WHERE dependency = 'glpi' AND status = 'ok' AND latency_ms = 44") == 1)
+        }
+    }
+
+    @Test func anAlertPostedToOneInstanceReachesAnAdminWatchingAnother() async throws {
+        try await LiveServer.run(adjust: Self.configure) { server in
+            let admin = try await server.signedIn(.n3)
+            let technician = try await server.signedIn(.n2)
+            try await SecondServer.run(sharing: server) { second in
+                let watching = TestSocket(port: second.port, path: "/api/supervision/ws", token: admin.token)
+                defer { watching.close() }
+                #expect(await watching.next(type: "subscribed") != nil)
+                // Below N3 the supervision channel is not served.
+                let refused = TestSocket(port: second.port, path: "/api/supervision/ws", token: technician.token)
+                defer { refused.close() }
+                #expect(await refused.wasRefused())
+
+                let posted = try await Self.webhook(server, Self.observium("ALERT", alertID: "x-instance"))
+                #expect(posted.status == .created)
+                let event = await watching.next(type: "workflow:alert_detected")
+                let data = event?["data"] as? [String: Any]
+                #expect(data?["alert_id"] as? String == "x-instance" && data?["device"] as? String == "SWITCH-MUSIC-001")
+                #expect(event?["channel"] as? String == "supervision")
+            }
         }
     }
 }

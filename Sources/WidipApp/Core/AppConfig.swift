@@ -181,6 +181,13 @@ extension AppConfig {
             return raw
         }
 
+        func healthInterval() throws -> Duration? {
+            let seconds = try integer("HEALTH_CHECK_INTERVAL_SECONDS", default: 30, range: 0...3600)
+            guard seconds == 0 || seconds >= 5 else {
+                throw ConfigError(variable: "HEALTH_CHECK_INTERVAL_SECONDS", problem: "0 (pas de vérification sur cette instance) ou de 5 à 3600 secondes")
+            }
+            return seconds == 0 ? nil : .seconds(seconds)
+        }
         func longToken(_ name: String) throws -> String? {
             guard let value = text(name) else { return nil }
             guard value.utf8.count >= 24 else {
@@ -266,7 +273,7 @@ extension AppConfig {
             supervision: SupervisionSettings(
                 observiumWebhookToken: try longToken("OBSERVIUM_WEBHOOK_TOKEN"),
                 observiumURL: try url("OBSERVIUM_URL"),
-                healthCheckInterval: .seconds(try integer("HEALTH_CHECK_INTERVAL_SECONDS", default: 30, range: 5...3600))
+                healthCheckInterval: try healthInterval()
             )
         )
     }

@@ -20,23 +20,24 @@ struct HealthMonitor: Service {
     let logger: Logger
     /// This instance, for the lease.
     let instance = UUID().uuidString
-    var lease = "health-monitor"
+
+    static let lease = "health-monitor"
     /// Slower than this is "degraded": it answers, but a technician will feel it.
     static let slow: Duration = .seconds(2)
 
+    var interval: Duration { settings.healthCheckInterval ?? .seconds(30) }
+
     func run() async throws {
-        try await runRounds(
-            ready: ready, signal: WakeSignal(), longestSleep: settings.healthCheckInterval, logger: logger, failure: "Health check round failed; retrying"
-        ) {
+        try await runRounds(ready: ready, signal: WakeSignal(), longestSleep: interval, logger: logger, failure: "Health check round failed; retrying") {
             try await round()
-            return Date().addingTimeInterval(settings.healthCheckInterval.seconds)
+            return Date().addingTimeInterval(interval.seconds)
         }
     }
 
     /// Checks everything and records it, if this instance holds the lease. Returns whether it did.
     @discardableResult
     func round() async throws -> Bool {
-        guard try await repository.hold(lease: lease, holder: instance, for: settings.healthCheckInterval * 3) else { return false }
+        guard try await repository.hold(lease: Self.lease, holder: instance, for: interval * 3) else { return false }
         let checks = await checks()
         try await repository.client.transaction(logger: logger) { connection in
             for check in checks { try await repository.insert(check, source: "moniteur", on: connection) }

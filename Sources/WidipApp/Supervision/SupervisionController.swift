@@ -90,13 +90,16 @@ struct SupervisionController {
 
     // MARK: Query fields
 
+    /// A CSV holds every row; `limit` is still checked, so a wrong one is never silently ignored.
     static func limit(_ query: [String: String], csv: Bool) throws -> Int {
-        if csv { return DrilldownRepository.maximumRows }
-        guard let raw = query["limit"], !raw.isEmpty else { return defaultRows }
-        guard let limit = Int(raw), (1...maximumJSONRows).contains(limit) else {
-            throw AppError.invalidField("limit", "Nombre de lignes entre 1 et \(maximumJSONRows) (ou format=csv pour tout exporter).")
+        var limit = defaultRows
+        if let raw = query["limit"], !raw.isEmpty {
+            guard let parsed = Int(raw), (1...maximumJSONRows).contains(parsed) else {
+                throw AppError.invalidField("limit", "Nombre de lignes entre 1 et \(maximumJSONRows) (ou format=csv pour tout exporter).")
+            }
+            limit = parsed
         }
-        return limit
+        return csv ? DrilldownRepository.maximumRows : limit
     }
 
     static func text(_ query: [String: String], _ name: String, limit: Int) throws -> String? {

@@ -9,7 +9,7 @@ struct SupervisionModule: AppModule {
     let settings: SupervisionSettings
     let monitor: HealthMonitor
 
-    var services: [any Service] { [monitor] }
+    var services: [any Service] { settings.healthCheckInterval == nil ? [] : [monitor] }
     var maintenance: [MaintenanceTask] {
         let repository = ingestion.repository
         return [

@@ -272,12 +272,13 @@ struct EventFields {
         return value
     }
 
-    /// Trimmed, NUL refused (PostgreSQL's text cannot hold it), empty read as absent.
+    /// Trimmed, NUL refused (PostgreSQL's text cannot hold it), empty read as absent. The limit counts characters
+    /// as the API's schema does (code points), before trimming.
     static func text(_ text: String?, field: String, limit: Int) throws -> String? {
         guard let text else { return nil }
         guard !text.unicodeScalars.contains("\u{0}") else { throw AppError.invalidField(field, "Le caractère NUL n'est pas accepté.") }
+        guard text.unicodeScalars.count <= limit else { throw AppError.invalidField(field, "Trop long (\(limit) caractères au plus).") }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.count <= limit else { throw AppError.invalidField(field, "Trop long (\(limit) caractères au plus).") }
         return trimmed.isEmpty ? nil : trimmed
     }
 }

@@ -14,7 +14,9 @@ func testConfig(database: DatabaseURL, adjust: (inout AppConfig) -> Void = { _ i
         rateLimitPerMinute: 1000, bcryptCost: 4, databasePoolSize: 4,
         // A loaded test machine can take longer than a real client between connecting and sending; the tests of
         // these limits set their own.
-        connectionTimeouts: ConnectionTimeouts(requestHead: .seconds(120), idle: .seconds(300))
+        connectionTimeouts: ConnectionTimeouts(requestHead: .seconds(120), idle: .seconds(300)),
+        // The health monitor probes the model and MCP peers, which tests count; its own tests run it on purpose.
+        supervision: SupervisionSettings(healthCheckInterval: nil)
     )
     adjust(&config)
     return config
