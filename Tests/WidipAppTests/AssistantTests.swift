@@ -292,6 +292,36 @@ struct AssistantTests {
         }
     }
 
+    @Test func theAssistantIsToldOfOpenAlertsAndUnresolvedTicketsKeptToTheConversationsClient() async throws {
+        try await ScriptedLLMPeer.with { peer in
+            try await Self.withAssistant(peer) { server in
+                try await SupervisionDashboardTests.execute(server, [
+                    """
+                    INSERT INTO incident_logs (alert_id, device_name, client_name, status, responsibility, confidence, ticket_id, detected_at) VALUES
+                        ('701', 'AP-MUSICART-RDC', 'EHPAD Music Art', 'diagnosing', 'FAI', 75, '4266', NOW() - INTERVAL '2 hours'),
+                        ('702', 'SWITCH-CLIN-STJEAN', 'Clinique Saint-Jean', 'open', 'Indéterminé', NULL, NULL, NOW() - INTERVAL '5 minutes')
+                    """,
+                    "INSERT INTO widip_agent_logs (ticket_id, category, status, client_name) VALUES ('4257', 'AUTRE', 'escalade', 'EHPAD Music Art')",
+                    // Resolved: not part of what is going on.
+                    "INSERT INTO widip_agent_logs (ticket_id, category, status, client_name) VALUES ('4258', 'RESET_MDP', 'resolu', 'EHPAD Music Art')",
+                ])
+                let (_, token) = try await server.signedIn(.n1)
+                let first = try await Self.ask(server, token, "Pourquoi le wifi ne marche pas ? [outils: ]")
+                let prompt = try #require(Self.lastUserTurn(peer.requests.last))
+                #expect(prompt.contains("Situation en cours (SUPERVISION)"))
+                #expect(prompt.contains("AP-MUSICART-RDC (EHPAD Music Art)") && prompt.contains("en attente du diagnostic du client") && prompt.contains("ticket #4266"))
+                #expect(prompt.contains("SWITCH-CLIN-STJEAN (Clinique Saint-Jean)"))
+                #expect(prompt.contains("#4257 AUTRE escaladé (EHPAD Music Art)") && !prompt.contains("#4258"))
+
+                let conversation = try #require(first.first("done")?.json["conversation_id"] as? String)
+                _ = try await server.request(.patch, "/api/chat/conversations/\(conversation)", json: ["client_scope": "Clinique Saint-Jean"], token: token)
+                _ = try await Self.ask(server, token, "Et le switch ? [outils: ]", conversation: conversation)
+                let scoped = try #require(Self.lastUserTurn(peer.requests.last))
+                #expect(scoped.contains("SWITCH-CLIN-STJEAN") && !scoped.contains("AP-MUSICART-RDC") && !scoped.contains("#4257"))
+            }
+        }
+    }
+
     @Test func aSourceReportedObsoleteIsRecordedOncePerTechnicianAndAudited() async throws {
         try await ScriptedLLMPeer.with { peer in
             try await Self.withAssistant(peer) { server in

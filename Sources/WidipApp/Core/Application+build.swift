@@ -106,6 +106,9 @@ public struct AppServices: Sendable {
             generations: ChatGenerations(), watchers: ChatWatchers(), limiter: limiter, audit: audit,
             assistant: AssistantWIDIP(
                 mcp: mcp, knowledge: KnowledgeSearch(repository: knowledge, embeddings: embeddings, logger: logger), safeguard: safeguard,
+                situation: { [situation = SupervisionSituation(
+                    drilldowns: DrilldownRepository(client: postgres, logger: logger), format: FrenchFormat(timeZone: config.displayTimeZone)
+                )] client in await situation.summary(client: client) },
                 settings: config.assistant, logger: logger
             ),
             logger: logger

@@ -9,6 +9,8 @@ struct AssistantWIDIP: Sendable {
     let mcp: MCPToolService
     let knowledge: KnowledgeSearch
     let safeguard: SafeguardService
+    /// The open alerts and tickets (SUPERVISION), for a conversation's client or all.
+    let situation: @Sendable (_ client: String?) async -> String?
     let settings: AssistantSettings
     let logger: Logger
 
@@ -31,10 +33,12 @@ struct AssistantWIDIP: Sendable {
 
     func answer(_ job: Job, provider: any LLMProvider, into answer: LiveAnswer, usage: @escaping UsageSink) async throws {
         let question = job.messages.last(where: { $0.role == .user })?.content ?? ""
-        let sources = await retrieve(question, scope: job.clientScope)
+        async let retrieved = retrieve(question, scope: job.clientScope)
+        async let current = situation(job.clientScope)
+        let sources = await retrieved
         if let sources { answer.setSources(sources.sources) }
         let tools = await offeredTools(for: job.user)
-        var messages = Self.withContext(job.messages, passages: sources?.passages ?? "", scope: job.clientScope)
+        var messages = Self.withContext(job.messages, situation: await current, passages: sources?.passages ?? "", scope: job.clientScope)
         var done: [String: String] = [:]
         var round = 0
         while true {
@@ -299,18 +303,23 @@ struct AssistantWIDIP: Sendable {
         return Retrieved(sources: AnswerSources(items: items, usedVectors: found.usedVectors), passages: passages.joined(separator: "\n\n"))
     }
 
-    /// The passages, then the question: the system prompt and the tools stay the same from one question to the next,
-    /// so a server that caches prompt prefixes (llama-server) reads them once; and the question comes last, where a
-    /// small model looks first.
-    static func withContext(_ messages: [LLMMessage], passages: String, scope: String?) -> [LLMMessage] {
+    /// What is going on now and the passages, then the question: the system prompt and the tools stay the same from
+    /// one question to the next, so a server that caches prompt prefixes (llama-server) reads them once; and the
+    /// question comes last, where a small model looks first.
+    static func withContext(_ messages: [LLMMessage], situation: String? = nil, passages: String, scope: String?) -> [LLMMessage] {
         var messages = messages
         if let scope, let first = messages.indices.first, messages[first].role == .system {
             messages[first].content += "\nCette conversation ne concerne que le client « \(scope) » : n'utilise aucune donnée d'un autre client."
         }
-        guard !passages.isEmpty, let last = messages.lastIndex(where: { $0.role == .user }) else { return messages }
-        messages[last].content =
-            "Extraits de la base de connaissances WIDIP (cite [n] quand tu t'en sers ; ignore ceux qui ne concernent pas la question) :\n\n"
-            + passages + questionMarker + messages[last].content
+        var context: [String] = []
+        if let situation { context.append(situation) }
+        if !passages.isEmpty {
+            context.append(
+                "Extraits de la base de connaissances WIDIP (cite [n] quand tu t'en sers ; ignore ceux qui ne concernent pas la question) :\n\n" + passages
+            )
+        }
+        guard !context.isEmpty, let last = messages.lastIndex(where: { $0.role == .user }) else { return messages }
+        messages[last].content = context.joined(separator: "\n\n") + questionMarker + messages[last].content
         return messages
     }
 
