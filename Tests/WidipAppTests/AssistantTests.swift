@@ -292,7 +292,7 @@ struct AssistantTests {
         }
     }
 
-    @Test func theAssistantIsToldOfOpenAlertsAndUnresolvedTicketsKeptToTheConversationsClient() async throws {
+    @Test func anAdminsAssistantIsToldOfOpenAlertsAndUnresolvedTicketsKeptToTheConversationsClient() async throws {
         try await ScriptedLLMPeer.with { peer in
             try await Self.withAssistant(peer) { server in
                 try await SupervisionDashboardTests.execute(server, [
@@ -305,7 +305,12 @@ struct AssistantTests {
                     // Resolved: not part of what is going on.
                     "INSERT INTO widip_agent_logs (ticket_id, category, status, client_name) VALUES ('4258', 'RESET_MDP', 'resolu', 'EHPAD Music Art')",
                 ])
-                let (_, token) = try await server.signedIn(.n1)
+                // SUPERVISION is read from N3 (PRD 3.4.1): a technician's assistant is not told.
+                let (_, technician) = try await server.signedIn(.n2)
+                _ = try await Self.ask(server, technician, "Pourquoi le wifi ne marche pas ? [outils: ]")
+                #expect(Self.lastUserTurn(peer.requests.last)?.contains("Situation en cours") == false)
+
+                let (_, token) = try await server.signedIn(.n3)
                 let first = try await Self.ask(server, token, "Pourquoi le wifi ne marche pas ? [outils: ]")
                 let prompt = try #require(Self.lastUserTurn(peer.requests.last))
                 #expect(prompt.contains("Situation en cours (SUPERVISION)"))

@@ -62,7 +62,7 @@ import Testing
             let event: [String: Any] = [
                 "type": "workflow:ticket_processed", "event_id": "n8n-exec-4812", "occurred_at": "2026-12-04T13:32:15Z",
                 "data": [
-                    "ticket_id": "1234", "category": "RESET_MDP", "status": "resolu", "client": "EHPAD Les Jardins",
+                    "ticket_id": "1234", "category": "RESET_MDP", "status": "resolu", "auto_resolved": true, "client": "EHPAD Les Jardins",
                     "action": "ad_reset_password jean.dupont", "duration_ms": 8200,
                 ],
             ]

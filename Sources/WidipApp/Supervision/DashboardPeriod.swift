@@ -25,18 +25,28 @@ struct DashboardPeriod: Sendable, Equatable {
     /// with its zone; `period=custom` or none); `fallback` when neither is given. A preset wins over dates (the page's
     /// form sends both).
     static func parse(_ query: [String: String], now: Date, timeZone: TimeZone, fallback: Preset = .day) throws -> DashboardPeriod {
+        // Whole seconds: the links to the rows behind a figure carry the period in ISO 8601 without fractions, and
+        // must select exactly what was counted. The end is the next whole second, so what was written just now is in.
+        let now = now.nextWholeSecond
         let fromText = query["from"].flatMap { $0.isEmpty ? nil : $0 }
         let toText = query["to"].flatMap { $0.isEmpty ? nil : $0 }
         let named = query["period"].flatMap { $0.isEmpty ? nil : $0 }
-        if named == Preset.custom.rawValue || (named == nil && (fromText != nil || toText != nil)) {
-            guard let fromText else { throw AppError.invalidField("from", "Indiquez aussi le début de la période (from).") }
-            guard let toText else { throw AppError.invalidField("to", "Indiquez aussi la fin de la période (to).") }
-            guard let from = StrictDate.parse(fromText, dayIn: timeZone) else {
+        // Read even when a preset wins: a date that cannot be read is refused, never ignored.
+        let from = try fromText.map { text in
+            guard let date = StrictDate.parse(text, dayIn: timeZone) else {
                 throw AppError.invalidField("from", "Date attendue : 2026-10-25 ou 2026-10-25T08:00:00+02:00.")
             }
-            guard var to = StrictDate.parse(toText, dayIn: timeZone) else {
+            return date.wholeSecond
+        }
+        let to = try toText.map { text in
+            guard let date = StrictDate.parse(text, dayIn: timeZone) else {
                 throw AppError.invalidField("to", "Date attendue : 2026-10-26 ou 2026-10-26T08:00:00+01:00.")
             }
+            return date.wholeSecond
+        }
+        if named == Preset.custom.rawValue || (named == nil && (fromText != nil || toText != nil)) {
+            guard let from else { throw AppError.invalidField("from", "Indiquez aussi le début de la période (from).") }
+            guard var to, let toText else { throw AppError.invalidField("to", "Indiquez aussi la fin de la période (to).") }
             // A day as the end means that whole day.
             if !toText.contains("T") { to = Self.nextDay(after: to, timeZone: timeZone) }
             guard from < to else { throw AppError.invalidField("to", "La fin de la période doit suivre son début.") }
@@ -58,6 +68,12 @@ struct DashboardPeriod: Sendable, Equatable {
         case .month: 30 * 24
         }
         return DashboardPeriod(preset: preset, from: now.addingTimeInterval(-hours * 3600), to: now)
+    }
+
+    /// The last 24 hours before `now` (SUPPORT's errors, the assistant's situation).
+    static func lastDay(before now: Date) -> DashboardPeriod {
+        let now = now.nextWholeSecond
+        return DashboardPeriod(preset: .day, from: now.addingTimeInterval(-86_400), to: now)
     }
 
     static func nextDay(after date: Date, timeZone: TimeZone) -> Date {
@@ -82,4 +98,11 @@ struct DashboardPeriod: Sendable, Equatable {
         case .custom: "du \(format.dateTime(from)) au \(format.dateTime(to))"
         }
     }
+}
+
+extension Date {
+    /// This time without its fraction of a second.
+    var wholeSecond: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
+    /// The first whole second from this time.
+    var nextWholeSecond: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.up)) }
 }

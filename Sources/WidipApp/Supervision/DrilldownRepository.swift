@@ -45,7 +45,7 @@ struct DrilldownRepository: Sendable {
             SELECT id, ticket_id, widip_ticket_category(category), widip_ticket_outcome(status), auto_resolved, client_name, action, error,
                    duration_ms, workflow, correlation_id, created_at, count(*) OVER ()::int
             FROM widip_agent_logs
-            WHERE (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
+            WHERE created_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR created_at < \(filter.period?.to))
               AND (\(filter.category?.rawValue)::text IS NULL OR widip_ticket_category(category) = \(filter.category?.rawValue))
               AND (\(filter.outcome?.rawValue)::text IS NULL OR widip_ticket_outcome(status) = \(filter.outcome?.rawValue))
@@ -100,12 +100,12 @@ struct DrilldownRepository: Sendable {
 
     func alerts(_ filter: AlertFilter, limit: Int) async throws -> Page<AlertRow> {
         let state = filter.state?.rawValue
-        let rows = try await client.query(
+        return try await alertPage(
             """
             SELECT id, alert_id, device_name, client_name, widip_incident_state(status, resolved_at), widip_responsibility(responsibility),
                    confidence::int, ticket_id, message, correlation_id, detected_at, resolved_at, timeline::text, count(*) OVER ()::int
             FROM incident_logs
-            WHERE (\(filter.period?.from)::timestamptz IS NULL OR detected_at >= \(filter.period?.from))
+            WHERE detected_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR detected_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR detected_at < \(filter.period?.to))
               AND (\(state)::text IS NULL
                    OR (\(state) = 'active' AND resolved_at IS NULL)
@@ -113,21 +113,8 @@ struct DrilldownRepository: Sendable {
               AND (\(filter.responsibility?.rawValue)::text IS NULL OR widip_responsibility(responsibility) = \(filter.responsibility?.rawValue))
               AND (\(filter.client)::text IS NULL OR COALESCE(client_name, 'Client inconnu') = \(filter.client))
             ORDER BY detected_at DESC, id DESC LIMIT \(limit)
-            """,
-            logger: logger
+            """
         )
-        var total = 0
-        var alerts: [AlertRow] = []
-        for try await row in rows.decode((Int64, String?, String?, String?, String, String, Int?, String?, String?, String?, Date, Date?, String, Int).self) {
-            alerts.append(
-                AlertRow(
-                    id: row.0, alertID: row.1, device: row.2, client: row.3, state: row.4, responsibility: row.5, confidence: row.6, ticketID: row.7,
-                    message: row.8, correlationID: row.9, detectedAt: row.10, resolvedAt: row.11, timelineJSON: row.12
-                )
-            )
-            total = row.13
-        }
-        return Page(total: total, rows: alerts)
     }
 
     enum ApprovalOutcome: String, Sendable, CaseIterable {
@@ -163,7 +150,7 @@ struct DrilldownRepository: Sendable {
               AND (\(filter.period?.to)::timestamptz IS NULL OR created_at < \(filter.period?.to))
               AND (\(filter.outcome?.rawValue)::text IS NULL OR widip_approval_outcome(status) = \(filter.outcome?.rawValue))
               AND (\(filter.tool)::text IS NULL OR tool_name = \(filter.tool))
-            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            ORDER BY created_at DESC, approval_id DESC LIMIT \(limit)
             """,
             logger: logger
         )
@@ -204,7 +191,7 @@ struct DrilldownRepository: Sendable {
             """
             SELECT key, workflow, message, tool, ticket_id, alert_id, attempts, recovered, correlation_id, created_at, count(*) OVER ()::int
             FROM widip_workflow_error_feed
-            WHERE (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
+            WHERE created_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR created_at < \(filter.period?.to))
               AND (\(filter.workflow)::text IS NULL OR workflow = \(filter.workflow))
             ORDER BY created_at DESC, key DESC LIMIT \(limit)
@@ -229,7 +216,7 @@ struct DrilldownRepository: Sendable {
         let rows = try await client.query(
             """
             SELECT count(*)::int FROM widip_workflow_error_feed
-            WHERE (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
+            WHERE created_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR created_at < \(filter.period?.to))
               AND (\(filter.workflow)::text IS NULL OR workflow = \(filter.workflow))
             """,
@@ -237,6 +224,36 @@ struct DrilldownRepository: Sendable {
         )
         for try await count in rows.decode(Int.self) { return count }
         return 0
+    }
+
+    /// The incidents still open (newest first), by the partial index of open incidents: what the assistant is told.
+    func openIncidents(client: String?, limit: Int) async throws -> Page<AlertRow> {
+        try await alertPage(
+            """
+            SELECT id, alert_id, device_name, client_name, widip_incident_state(status, resolved_at), widip_responsibility(responsibility),
+                   confidence::int, ticket_id, message, correlation_id, detected_at, resolved_at, timeline::text, count(*) OVER ()::int
+            FROM incident_logs
+            WHERE resolved_at IS NULL AND detected_at IS NOT NULL AND (\(client)::text IS NULL OR client_name = \(client))
+            ORDER BY detected_at DESC, id DESC LIMIT \(limit)
+            """
+        )
+    }
+
+    /// Runs an alerts query whose columns are those of `AlertRow`, then the total.
+    private func alertPage(_ query: PostgresQuery) async throws -> Page<AlertRow> {
+        let rows = try await client.query(query, logger: logger)
+        var total = 0
+        var alerts: [AlertRow] = []
+        for try await row in rows.decode((Int64, String?, String?, String?, String, String, Int?, String?, String?, String?, Date, Date?, String, Int).self) {
+            alerts.append(
+                AlertRow(
+                    id: row.0, alertID: row.1, device: row.2, client: row.3, state: row.4, responsibility: row.5, confidence: row.6, ticketID: row.7,
+                    message: row.8, correlationID: row.9, detectedAt: row.10, resolvedAt: row.11, timelineJSON: row.12
+                )
+            )
+            total = row.13
+        }
+        return Page(total: total, rows: alerts)
     }
 
     // MARK: Timeline
@@ -269,30 +286,36 @@ struct DrilldownRepository: Sendable {
             ), tickets AS (
                 SELECT ticket_id FROM incident_logs WHERE correlation_id IN (SELECT correlation_id FROM threads) AND ticket_id IS NOT NULL
                 UNION SELECT ticket_id FROM widip_agent_logs WHERE correlation_id IN (SELECT correlation_id FROM threads) AND ticket_id IS NOT NULL
+                UNION SELECT ticket_id FROM incident_logs WHERE alert_id = \(alertID) AND ticket_id IS NOT NULL
                 UNION SELECT \(ticketID)::text WHERE \(ticketID)::text IS NOT NULL
             ), incidents AS (
+                -- Phase 1 incidents may have no thread: found by their alert or their ticket.
                 SELECT * FROM incident_logs
-                WHERE correlation_id IN (SELECT correlation_id FROM threads) OR (alert_id = \(alertID) AND correlation_id IS NULL)
+                WHERE correlation_id IN (SELECT correlation_id FROM threads)
+                   OR (correlation_id IS NULL AND (alert_id = \(alertID) OR ticket_id IN (SELECT ticket_id FROM tickets)))
             ), approvals AS (
                 SELECT * FROM safeguard_approvals
                 WHERE context->>'correlation_id' IN (SELECT correlation_id FROM threads) OR context->>'ticket_id' IN (SELECT ticket_id FROM tickets)
             )
             SELECT * FROM (
                 SELECT detected_at, 'Observium', 'alert', alert_id, device_name, message, severity, correlation_id FROM incidents
+                WHERE detected_at IS NOT NULL
                 UNION ALL
-                SELECT (step->>'at')::timestamptz, 'SENTINEL', 'step', i.alert_id, i.device_name, step->>'text', NULL, i.correlation_id
+                SELECT widip_try_timestamptz(step->>'at'), 'SENTINEL', 'step', i.alert_id, i.device_name, step->>'text', NULL, i.correlation_id
                 FROM incidents i, jsonb_array_elements(CASE jsonb_typeof(i.timeline) WHEN 'array' THEN i.timeline ELSE '[]'::jsonb END) AS step
-                WHERE step->>'at' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T'
+                WHERE jsonb_typeof(step) = 'object' AND widip_try_timestamptz(step->>'at') IS NOT NULL
                 UNION ALL
                 SELECT resolved_at, 'SENTINEL', 'recovery', alert_id, device_name, widip_responsibility(responsibility), NULL, correlation_id
                 FROM incidents WHERE resolved_at IS NOT NULL
                 UNION ALL
                 SELECT created_at, workflow, 'ticket', ticket_id, widip_ticket_category(category), action, widip_ticket_outcome(status), correlation_id
-                FROM widip_agent_logs WHERE correlation_id IN (SELECT correlation_id FROM threads) OR ticket_id IN (SELECT ticket_id FROM tickets)
+                FROM widip_agent_logs
+                WHERE created_at IS NOT NULL AND (correlation_id IN (SELECT correlation_id FROM threads) OR ticket_id IN (SELECT ticket_id FROM tickets))
                 UNION ALL
                 SELECT created_at, workflow, 'error', COALESCE(ticket_id, alert_id), tool, message, CASE WHEN recovered THEN 'recovered' END, correlation_id
                 FROM widip_workflow_error_feed
-                WHERE correlation_id IN (SELECT correlation_id FROM threads) OR ticket_id IN (SELECT ticket_id FROM tickets) OR alert_id = \(alertID)
+                WHERE created_at IS NOT NULL
+                  AND (correlation_id IN (SELECT correlation_id FROM threads) OR ticket_id IN (SELECT ticket_id FROM tickets) OR alert_id = \(alertID))
                 UNION ALL
                 SELECT created_at, COALESCE(requester_name, 'SAFEGUARD'), 'request', approval_id, tool_name, security_level, status, context->>'correlation_id'
                 FROM approvals

@@ -23,7 +23,7 @@ struct HealthMonitor: Service {
 
     static let lease = "health-monitor"
     /// Slower than this is "degraded": it answers, but a technician will feel it.
-    static let slow: Duration = .seconds(2)
+    var slow: Duration = .seconds(2)
 
     var interval: Duration { settings.healthCheckInterval ?? .seconds(30) }
 
@@ -38,9 +38,12 @@ struct HealthMonitor: Service {
     @discardableResult
     func round() async throws -> Bool {
         guard try await repository.hold(lease: Self.lease, holder: instance, for: interval * 3) else { return false }
-        let checks = await checks()
-        try await repository.client.transaction(logger: logger) { connection in
-            for check in checks { try await repository.insert(check, source: "moniteur", on: connection) }
+        // One transaction per check: a change takes the bus's lock, and holding it while waiting for another
+        // dependency's turn could deadlock with a workflow reporting that dependency.
+        for check in await checks() {
+            try await repository.client.transaction(logger: logger) { connection in
+                try await repository.insert(check, source: "moniteur", on: connection)
+            }
         }
         return true
     }
@@ -58,7 +61,7 @@ struct HealthMonitor: Service {
             // Not configured is not a state of the dependency: nothing to show.
             guard let state = HealthState(rawValue: component.status) else { return nil }
             let latency = component.latencyMs.map { Int($0.rounded()) }
-            let slow = state == .ok && (latency ?? 0) > Int(Self.slow.seconds * 1000)
+            let slow = state == .ok && (latency ?? 0) > Int(self.slow.seconds * 1000)
             return HealthCheck(
                 dependency: component.name.replacingOccurrences(of: "llm:", with: "llm-"), state: slow ? .degraded : state, latencyMs: latency,
                 detail: component.detail, at: now
@@ -72,7 +75,7 @@ struct HealthMonitor: Service {
         let start = ContinuousClock.now
         do {
             _ = try await withTimeout(.seconds(10)) { try await embeddings.embed(["état du service"], for: .query) }
-            return Self.timed("embeddings", since: start, detail: "Service d'embeddings joignable")
+            return timed("embeddings", since: start, detail: "Service d'embeddings joignable")
         } catch {
             return HealthCheck(dependency: "embeddings", state: .down, latencyMs: nil, detail: "Service d'embeddings injoignable", at: Date())
         }
@@ -91,13 +94,13 @@ struct HealthMonitor: Service {
             guard response.status.code < 500 else {
                 return HealthCheck(dependency: name, state: .down, latencyMs: nil, detail: "\(label) répond HTTP \(response.status.code)", at: Date())
             }
-            return Self.timed(name, since: start, detail: "\(label) joignable : \(HealthService.origin(url))")
+            return timed(name, since: start, detail: "\(label) joignable : \(HealthService.origin(url))")
         } catch {
             return HealthCheck(dependency: name, state: .down, latencyMs: nil, detail: "\(label) injoignable : \(HealthService.origin(url))", at: Date())
         }
     }
 
-    static func timed(_ name: String, since start: ContinuousClock.Instant, detail: String) -> HealthCheck {
+    func timed(_ name: String, since start: ContinuousClock.Instant, detail: String) -> HealthCheck {
         let elapsed = ContinuousClock.now - start
         return HealthCheck(
             dependency: name, state: elapsed > slow ? .degraded : .ok, latencyMs: Int(elapsed.milliseconds.rounded()), detail: detail, at: Date()

@@ -35,20 +35,25 @@ struct ObserviumAlert: Sendable, Equatable {
                 guard !text.unicodeScalars.contains("\u{0}") else { throw AppError.invalidField(key, "Le caractère NUL n'est pas accepté.") }
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 return trimmed.isEmpty ? nil : trimmed
-            case .number(let number)?: return number.rounded() == number ? String(Int64(number)) : String(number)
+            // A whole number as its digits, when it fits (1e19 does not: read as written, "1e+19").
+            case .number(let number)?: return Int64(exactly: number).map(String.init) ?? String(number)
             case .bool(let flag)?: return flag ? "1" : "0"
             default: throw AppError.invalidField(key, "Valeur simple attendue (le modèle Observium envoie des chaînes).")
             }
         }
+        // Cut to what the columns hold, counted as PostgreSQL counts (code points).
         func limited(_ key: String, _ limit: Int) throws -> String? {
             guard let text = try scalar(key) else { return nil }
-            return String(text.prefix(limit))
+            return text.unicodeScalars.count <= limit ? text : String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit)))
         }
 
         guard let alertID = try scalar("ALERT_ID") else { throw AppError.invalidField("ALERT_ID", "Identifiant d'alerte Observium requis.") }
-        guard alertID.count <= 100 else { throw AppError.invalidField("ALERT_ID", "Trop long (100 caractères au plus).") }
+        guard alertID.unicodeScalars.count <= 80 else { throw AppError.invalidField("ALERT_ID", "Trop long (80 caractères au plus).") }
 
         let state = try scalar("ALERT_STATE")?.uppercased()
+        if let state, state.unicodeScalars.count > 30 {
+            throw AppError.invalidField("ALERT_STATE", "État inconnu : ALERT, ALERT REMINDER ou RECOVER attendu.")
+        }
         let kind: Kind
         switch state {
         case let state? where state.hasPrefix("RECOVER") || state == "OK": kind = .recovery

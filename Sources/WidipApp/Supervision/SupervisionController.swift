@@ -35,7 +35,7 @@ struct SupervisionController {
             let filter = try Self.ticketFilter(query, period: try optionalPeriod(query))
             let csv = query["format"] == "csv"
             let page = try await supervision.drilldowns.tickets(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.tickets(page.rows, timeZone: timeZone).response(from: request, context: context) }
+            if csv { return try SupervisionCSV.tickets(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
             return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(TicketReport.init), truncated: page.rows.count < page.total))
                 .response(from: request, context: context)
         }
@@ -44,7 +44,7 @@ struct SupervisionController {
             let filter = try Self.alertFilter(query, period: try optionalPeriod(query))
             let csv = query["format"] == "csv"
             let page = try await supervision.drilldowns.alerts(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.alerts(page.rows, timeZone: timeZone).response(from: request, context: context) }
+            if csv { return try SupervisionCSV.alerts(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
             return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(AlertReportRow.init), truncated: page.rows.count < page.total))
                 .response(from: request, context: context)
         }
@@ -53,7 +53,7 @@ struct SupervisionController {
             let filter = try Self.approvalFilter(query, period: try optionalPeriod(query))
             let csv = query["format"] == "csv"
             let page = try await supervision.drilldowns.approvals(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.approvals(page.rows, timeZone: timeZone).response(from: request, context: context) }
+            if csv { return try SupervisionCSV.approvals(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
             return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(ApprovalRowReport.init), truncated: page.rows.count < page.total))
                 .response(from: request, context: context)
         }
@@ -62,7 +62,7 @@ struct SupervisionController {
             let filter = DrilldownRepository.ErrorFilter(period: try optionalPeriod(query), workflow: try Self.text(query, "workflow", limit: 50))
             let csv = query["format"] == "csv"
             let page = try await supervision.drilldowns.errors(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.errors(page.rows, timeZone: timeZone).response(from: request, context: context) }
+            if csv { return try SupervisionCSV.errors(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
             return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(ErrorReport.init), truncated: page.rows.count < page.total))
                 .response(from: request, context: context)
         }
@@ -174,6 +174,15 @@ struct ApprovalRowReport: Encodable, Sendable, Equatable {
         case createdAt = "created_at"
         case decidedAt = "decided_at"
         case expiresAt = "expires_at"
+    }
+}
+
+extension CSVDocument {
+    /// The document, with the number of rows that matched (more than it holds when the export limit was reached).
+    func counting(_ total: Int) -> CSVDocument {
+        var document = self
+        document.total = total
+        return document
     }
 }
 

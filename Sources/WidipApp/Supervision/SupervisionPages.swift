@@ -601,7 +601,9 @@ enum SentinelPage {
 
         struct Step: Sendable {
             let text: String
-            let time: String?
+            /// Empty when the step's time cannot be read (a section on a missing value would show the incident's).
+            let time: String
+            var hasTime: Bool { !time.isEmpty }
         }
 
         init(_ alert: AlertReportRow, format: FrenchFormat) {
@@ -611,7 +613,7 @@ enum SentinelPage {
             verdict = alert.responsibility + (alert.confidence.map { ", \($0) %" } ?? "")
             href = alert.alertID.map { "/supervision/suivi?alerte=\(SupervisionService.percentEncoded($0))" }
             steps = alert.timeline.map { step in
-                Step(text: step.text, time: StrictDate.parse(step.at, dayIn: format.timeZone).map(format.time))
+                Step(text: step.text, time: StrictDate.parse(step.at, dayIn: format.timeZone).map(format.time) ?? "")
             }
             if let resolved = alert.resolvedAt {
                 outcome = "Résolu à \(format.time(resolved))"

@@ -43,7 +43,7 @@ struct SupervisionService: Sendable {
         async let previousCategories = dashboards.ticketsByCategory(period.previous)
         async let series = series(.tickets, period)
         async let latest = drilldowns.tickets(.init(period: period), limit: Self.listLength)
-        let lastDay = DashboardPeriod(preset: .day, from: now.addingTimeInterval(-86_400), to: now)
+        let lastDay = DashboardPeriod.lastDay(before: now)
         async let errors = drilldowns.errors(.init(period: lastDay, workflow: "SUPPORT"), limit: Self.listLength)
         async let previousErrors = drilldowns.errorCount(.init(period: lastDay.previous, workflow: "SUPPORT"))
         let current = try await categories

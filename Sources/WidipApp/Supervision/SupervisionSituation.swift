@@ -2,11 +2,13 @@ import Foundation
 
 /// What is going on now, for the Assistant WIDIP's prompt: the SENTINEL incidents still open and the SUPPORT tickets of
 /// the last 24 hours left open or escalated, so that « pourquoi le wifi de Music Art ne marche pas ? » starts from the
-/// alert SENTINEL already has. Kept short: every character of a prompt is read by the model.
+/// alert SENTINEL already has. Kept short: every character of a prompt is read by the model. Told only to those who
+/// may read SUPERVISION (N3+, PRD 3.4.1), as its dashboards are.
 struct SupervisionSituation: Sendable {
     let drilldowns: DrilldownRepository
     let format: FrenchFormat
 
+    static let minimumLevel = EventChannel.supervision.minimumLevel ?? .n3
     static let alerts = 5
     static let tickets = 3
 
@@ -14,8 +16,8 @@ struct SupervisionSituation: Sendable {
     /// one client (a conversation kept to that client).
     func summary(client: String?, now: Date = Date()) async -> String? {
         do {
-            let open = try await drilldowns.alerts(.init(state: .active, client: client), limit: Self.alerts)
-            let lastDay = DashboardPeriod(preset: .day, from: now.addingTimeInterval(-86_400), to: now)
+            let open = try await drilldowns.openIncidents(client: client, limit: Self.alerts)
+            let lastDay = DashboardPeriod.lastDay(before: now)
             let escalated = try await drilldowns.tickets(.init(period: lastDay, outcome: .escalated, client: client), limit: Self.tickets)
             let pending = try await drilldowns.tickets(.init(period: lastDay, outcome: .inProgress, client: client), limit: Self.tickets)
             var lines: [String] = []

@@ -149,7 +149,7 @@ struct WorkflowEventInput: Decodable {
             return .ticketProcessed(
                 TicketProcessed(
                     ticketID: try fields.requiredText("ticket_id", limit: 50), category: try fields.choice("category"), outcome: outcome,
-                    autoResolved: try fields.bool("auto_resolved") ?? (outcome == .resolved), client: try fields.text("client", limit: 200),
+                    autoResolved: try fields.bool("auto_resolved") ?? false, client: try fields.text("client", limit: 200),
                     action: try fields.text("action", limit: 2000), error: try fields.text("error", limit: 2000),
                     durationMs: try fields.integer("duration_ms", range: 0...86_400_000), correlationID: correlation, at: at
                 )
@@ -157,7 +157,7 @@ struct WorkflowEventInput: Decodable {
         case "workflow:alert_detected":
             return .alertDetected(
                 AlertReport(
-                    alertID: try fields.requiredText("alert_id", limit: 100), device: try fields.text("device", limit: 200),
+                    alertID: try fields.requiredText("alert_id", limit: 80), device: try fields.text("device", limit: 200),
                     client: try fields.text("client", limit: 200), state: try fields.optionalChoice("state"),
                     responsibility: try fields.optionalChoice("responsibility"), confidence: try fields.integer("confidence", range: 0...100),
                     ticketID: try fields.text("ticket_id", limit: 50), message: try fields.text("message", limit: 2000),
@@ -168,7 +168,7 @@ struct WorkflowEventInput: Decodable {
             return .error(
                 WorkflowErrorReport(
                     message: try fields.requiredText("message", limit: 2000), tool: try fields.text("tool", limit: 128),
-                    ticketID: try fields.text("ticket_id", limit: 50), alertID: try fields.text("alert_id", limit: 100),
+                    ticketID: try fields.text("ticket_id", limit: 50), alertID: try fields.text("alert_id", limit: 80),
                     attempts: try fields.integer("attempts", range: 1...1000), recovered: try fields.bool("recovered") ?? false,
                     correlationID: correlation, at: at
                 )

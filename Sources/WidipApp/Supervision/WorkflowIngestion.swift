@@ -59,12 +59,14 @@ struct WorkflowIngestion: Sendable {
         }
     }
 
-    /// SENTINEL's report: updates the alert's open incident, or opens one. A report that the alert is resolved
-    /// when nothing is open completes the alert's latest incident (its responsibility is often known after the fact).
+    /// SENTINEL's report: updates the alert's open incident, or opens one. A report about the alert's latest incident
+    /// when it is already resolved (a short outage that Observium saw recover before SENTINEL finished, or a
+    /// responsibility known after the fact) completes that incident rather than opening another.
     private func apply(_ report: AlertReport, on connection: PostgresConnection) async throws -> JSONValue {
         try await repository.lock(alertID: report.alertID, on: connection)
         let latest = try await repository.latestIncident(alertID: report.alertID, on: connection)
-        if let latest, latest.resolvedAt == nil || report.state == .resolved || (report.state == nil && report.device == nil) {
+        let aboutLatest = latest?.resolvedAt.map { report.at <= $0 } ?? true
+        if let latest, aboutLatest || report.state == .resolved || (report.state == nil && report.device == nil) {
             _ = try await repository.update(incident: latest.id, with: report, timelineStep: report.step, on: connection)
             return Self.incidentOutcome(latest.id, latest.correlationID, change: "updated")
         }

@@ -63,9 +63,12 @@ struct WorkflowRepository: Sendable {
             INSERT INTO workflow_errors (workflow, message, tool, ticket_id, alert_id, attempts, recovered, correlation_id, created_at)
             VALUES (\(workflow), \(error.message), \(error.tool), \(error.ticketID), \(error.alertID), \(error.attempts), \(error.recovered),
                     COALESCE(\(error.correlationID),
-                             (SELECT correlation_id FROM incident_logs WHERE alert_id = \(error.alertID) ORDER BY detected_at DESC LIMIT 1),
-                             (SELECT correlation_id FROM widip_agent_logs WHERE ticket_id = \(error.ticketID) ORDER BY created_at DESC LIMIT 1),
-                             (SELECT correlation_id FROM incident_logs WHERE ticket_id = \(error.ticketID) ORDER BY detected_at DESC LIMIT 1)),
+                             (SELECT correlation_id FROM incident_logs WHERE alert_id = \(error.alertID) AND correlation_id IS NOT NULL
+                              ORDER BY detected_at DESC LIMIT 1),
+                             (SELECT correlation_id FROM widip_agent_logs WHERE ticket_id = \(error.ticketID) AND correlation_id IS NOT NULL
+                              ORDER BY created_at DESC LIMIT 1),
+                             (SELECT correlation_id FROM incident_logs WHERE ticket_id = \(error.ticketID) AND correlation_id IS NOT NULL
+                              ORDER BY detected_at DESC LIMIT 1)),
                     \(error.at))
             RETURNING id
             """,

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// A table as a spreadsheet opens it: `;` separators and a BOM, as French Excel expects.
@@ -6,6 +7,8 @@ struct CSVDocument: ResponseGenerator {
     let filename: String
     let header: [String]
     let rows: [[String?]]
+    /// How many rows matched, when more than the document holds (`X-Total-Count`).
+    var total: Int? = nil
 
     var text: String {
         var lines = [header.map(Self.cell).joined(separator: ";")]
@@ -14,11 +17,9 @@ struct CSVDocument: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(
-            status: .ok,
-            headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(filename)\""],
-            body: .init(byteBuffer: ByteBuffer(string: text))
-        )
+        var headers: HTTPFields = [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(filename)\""]
+        if let total { headers[HTTPField.Name("X-Total-Count")!] = String(total) }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// Quoted when needed; a cell starting like a formula is prefixed so a spreadsheet shows it as text.

@@ -34,7 +34,7 @@ struct AssistantWIDIP: Sendable {
     func answer(_ job: Job, provider: any LLMProvider, into answer: LiveAnswer, usage: @escaping UsageSink) async throws {
         let question = job.messages.last(where: { $0.role == .user })?.content ?? ""
         async let retrieved = retrieve(question, scope: job.clientScope)
-        async let current = situation(job.clientScope)
+        async let current = job.user.level >= SupervisionSituation.minimumLevel ? situation(job.clientScope) : nil
         let sources = await retrieved
         if let sources { answer.setSources(sources.sources) }
         let tools = await offeredTools(for: job.user)

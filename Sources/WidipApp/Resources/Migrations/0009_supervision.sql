@@ -142,11 +142,16 @@ CREATE TABLE health_status (
 CREATE FUNCTION widip_health_check_recorded() RETURNS trigger AS $$
 DECLARE
     previous TEXT;
+    previous_at TIMESTAMPTZ;
 BEGIN
     -- Concurrent checks of one dependency take turns, so two writers cannot both see "no change" (or both see the
     -- first state as new: a row lock would not exist yet to order them).
     PERFORM pg_advisory_xact_lock(hashtext('widip-health:' || NEW.dependency));
-    SELECT status INTO previous FROM health_status WHERE dependency = NEW.dependency;
+    SELECT status, checked_at INTO previous, previous_at FROM health_status WHERE dependency = NEW.dependency;
+    -- A check older than the current state (a workflow reporting late) is history, not news.
+    IF previous_at IS NOT NULL AND NEW.checked_at < previous_at THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO health_status AS current (dependency, status, since, latency_ms, detail, checked_at)
     VALUES (NEW.dependency, NEW.status, NEW.checked_at, NEW.latency_ms, NEW.detail, NEW.checked_at)
     ON CONFLICT (dependency) DO UPDATE SET
@@ -254,12 +259,21 @@ CREATE TABLE supervision_leases (
     expires_at TIMESTAMPTZ NOT NULL
 );
 
--- A request made for a ticket or an alert carries its thread in its context (`correlation_id`), so the timeline
--- finds it.
-CREATE INDEX safeguard_approvals_correlation_idx ON safeguard_approvals ((context->>'correlation_id'))
-    WHERE context ? 'correlation_id';
-CREATE INDEX safeguard_approvals_ticket_idx ON safeguard_approvals ((context->>'ticket_id'))
-    WHERE context ? 'ticket_id';
+-- A request made for a ticket or an alert carries its thread in its context (`correlation_id`, `ticket_id`), so the
+-- timeline finds it.
+CREATE INDEX safeguard_approvals_correlation_idx ON safeguard_approvals ((context->>'correlation_id'));
+CREATE INDEX safeguard_approvals_ticket_idx ON safeguard_approvals ((context->>'ticket_id'));
+CREATE INDEX workflow_errors_ticket_idx ON workflow_errors (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX workflow_errors_alert_idx ON workflow_errors (alert_id) WHERE alert_id IS NOT NULL;
+
+-- A time written by another system (an incident's steps), or nothing when it cannot be read.
+CREATE FUNCTION widip_try_timestamptz(text TEXT) RETURNS TIMESTAMPTZ AS $$
+BEGIN
+    RETURN text::timestamptz;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql STABLE;
 CREATE INDEX safeguard_approvals_decided_idx ON safeguard_approvals (decided_at) WHERE decided_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS widip_knowledge_base_created_idx ON widip_knowledge_base (created_at);
 

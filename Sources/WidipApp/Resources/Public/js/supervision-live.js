@@ -52,11 +52,15 @@ async function catchUp() {
   busy = false;
 }
 
-document.addEventListener("widip:event", (event) => {
-  const channel = event.detail && event.detail.channel;
-  if (channel === "supervision" || channel === "safeguard") catchUp();
-});
-document.addEventListener("widip:resync", catchUp);
+// A page without live regions (the rows behind a figure) is not fetched again: each fetch counts against the
+// user's request budget.
+if (document.querySelector("[data-live-region][id]")) {
+  document.addEventListener("widip:event", (event) => {
+    const channel = event.detail && event.detail.channel;
+    if (channel === "supervision" || channel === "safeguard") catchUp();
+  });
+  document.addEventListener("widip:resync", catchUp);
+}
 
 // Countdowns of pending approvals: "Expire dans 12 min 05 s", as the server writes it.
 function duration(seconds) {
