@@ -285,6 +285,44 @@ import Testing
         }
     }
 
+    @Test func theHourlyCountsFollowUpdatesDeletesAndTruncationAndAgreeWithTheRows() async throws {
+        try await LiveServer.run { server in
+            try await Self.seed(server)
+            let (_, token) = try await server.signedIn(.n3)
+            try await Self.execute(server, [
+                // A #DIAG ticket resolved later, an alert's responsibility known after the fact, a row removed.
+                "UPDATE widip_agent_logs SET status = 'resolu', auto_resolved = true WHERE ticket_id = 'T4'",
+                "UPDATE incident_logs SET responsibility = 'WIDIP', status = 'resolved', resolved_at = '2026-10-25T12:00:00Z' WHERE alert_id = 'A2'",
+                "DELETE FROM widip_agent_logs WHERE ticket_id = 'T5'",
+                "UPDATE safeguard_approvals SET status = 'expired' WHERE approval_id = 'APR-2026-901'",
+            ])
+            let support = try await Self.get(server, "/api/supervision/support?\(Self.day)", token: token)
+            #expect(Self.figure(support, "tickets").value == 5 && Self.figure(support, "escalated").value == 0)
+            let categories = support["categories"] as? [[String: Any]] ?? []
+            #expect(categories.map { $0["auto_resolved"] as? Int } == [1, 1, 1, 0])
+            let sentinel = try await Self.get(server, "/api/supervision/sentinel?\(Self.day)", token: token)
+            #expect(Self.figure(sentinel, "diagnosing").value == 0 && Self.figure(sentinel, "resolved").value == 3)
+            let shares = (sentinel["responsibilities"] as? [[String: Any]] ?? []).map { ($0["alerts"] as? [String: Any])?["value"] as? Int }
+            #expect(shares == [1, 1, 1, 1])
+            let safeguard = try await Self.get(server, "/api/supervision/safeguard?\(Self.day)", token: token)
+            #expect(Self.figure(safeguard, "expired").value == 2)
+
+            // Every period's figures equal the rows behind them, whatever minute it starts and ends on.
+            for (from, to) in [("2026-10-24T22:17:00Z", "2026-10-25T12:45:30Z"), ("2026-10-25T00:10:00Z", "2026-10-25T00:50:00Z"),
+                               ("2026-10-25T01:00:00Z", "2026-10-25T13:00:00Z"), ("2026-10-25T01:30:00Z", "2026-10-25T02:15:00Z")] {
+                let query = "from=\(from)&to=\(to)"
+                let figures = try await Self.get(server, "/api/supervision/support?\(query)", token: token)
+                try await Self.expectRows(server, Self.figure(figures, "tickets").rows, count: Self.figure(figures, "tickets").value ?? -1, token: token)
+                let alerts = try await Self.get(server, "/api/supervision/sentinel?\(query)", token: token)
+                try await Self.expectRows(server, Self.figure(alerts, "alerts").rows, count: Self.figure(alerts, "alerts").value ?? -1, token: token)
+            }
+
+            try await Self.execute(server, ["TRUNCATE widip_agent_logs"])
+            let emptied = try await Self.get(server, "/api/supervision/support?\(Self.day)", token: token)
+            #expect(Self.figure(emptied, "tickets").value == 0)
+        }
+    }
+
     @Test func theFiveDashboardsAndTheirDrilldownsRenderTheFiguresEscaped() async throws {
         try await LiveServer.run { server in
             try await Self.seed(server)

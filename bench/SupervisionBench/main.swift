@@ -8,7 +8,8 @@ import WidipTestSupport
 
 // SUPERVISION's dashboards over a large history: 1 M SUPPORT logs, 200 k incidents and 100 k SAFEGUARD requests
 // spread over 30 days, served by one `widip serve` (release). Each endpoint is timed over HTTP (JSON encoding and the
-// socket included), next to hand-written SQL for the same figures on one connection, in the same run.
+// socket included), next to hand-written SQL for the same figures on one connection, in the same run: the SQL one
+// would write against the tables themselves, without the hourly counts.
 // Run with bench/run supervision. Prints figures; asserts nothing.
 
 let logRows = Int(ProcessInfo.processInfo.environment["BENCH_LOGS"] ?? "") ?? 1_000_000
@@ -92,8 +93,9 @@ struct SupervisionBench {
         let statements: [PostgresQuery] = [
             "TRUNCATE widip_agent_logs, incident_logs",
             "DELETE FROM safeguard_approvals",
-            "ALTER TABLE widip_agent_logs DISABLE TRIGGER widip_agent_logs_event",
-            "ALTER TABLE incident_logs DISABLE TRIGGER incident_logs_event",
+            "ALTER TABLE widip_agent_logs DISABLE TRIGGER USER",
+            "ALTER TABLE incident_logs DISABLE TRIGGER USER",
+            "ALTER TABLE safeguard_approvals DISABLE TRIGGER USER",
             """
             INSERT INTO widip_agent_logs (ticket_id, category, status, auto_resolved, client_name, action, duration_ms, created_at, correlation_id)
             SELECT (100000 + i)::text,
@@ -133,11 +135,17 @@ struct SupervisionBench {
                         ELSE NOW() - make_interval(secs => (i::float8 / \(approvalRows)) * 30 * 86400) + make_interval(secs => 60 + i % 1200) END
             FROM generate_series(1, \(approvalRows)) AS i
             """,
-            "ALTER TABLE widip_agent_logs ENABLE TRIGGER widip_agent_logs_event",
-            "ALTER TABLE incident_logs ENABLE TRIGGER incident_logs_event",
+            "ALTER TABLE widip_agent_logs ENABLE TRIGGER USER",
+            "ALTER TABLE incident_logs ENABLE TRIGGER USER",
+            "ALTER TABLE safeguard_approvals ENABLE TRIGGER USER",
+            // The hourly counts the triggers would have kept, counted once.
+            "SELECT widip_rebuild_supervision_hours()",
         ]
         for statement in statements { try await client.query(statement, logger: logger) }
-        for table in ["widip_agent_logs", "incident_logs", "safeguard_approvals", "widip_knowledge_base", "messages"] {
+        for table in [
+            "widip_agent_logs", "incident_logs", "safeguard_approvals", "widip_knowledge_base", "messages", "supervision_ticket_hours",
+            "supervision_incident_hours", "supervision_approval_hours",
+        ] {
             try await client.query(PostgresQuery(unsafeSQL: "VACUUM ANALYZE \(table)"), logger: logger)
         }
     }

@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The dashboards' read-only SQL. Every figure is "rows of a period" `[from, to)`; each table's index leads with the
-/// time it is counted by (migration 0009). Categories, outcomes and responsibilities that Phase 1 wrote outside the
-/// known values are counted under AUTRE, "en cours" and Indéterminé, by the same SQL functions for a figure and for
-/// the rows behind it, so a drill-down always lists exactly what was counted.
+/// The dashboards' read-only SQL. Every figure is "rows of a period" `[from, to)`, read from the hourly counts and
+/// the rows of the partial first and last hours (`widip_*_counts`, migration 0009). Categories, outcomes and
+/// responsibilities that Phase 1 wrote outside the known values are counted under AUTRE, "en cours" and Indéterminé,
+/// by the same SQL functions for a figure and for the rows behind it, so a drill-down always lists exactly what was
+/// counted.
 struct DashboardRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -23,12 +24,10 @@ struct DashboardRepository: Sendable {
     func ticketsByCategory(_ period: DashboardPeriod) async throws -> [CategoryCount] {
         let rows = try await client.query(
             """
-            SELECT widip_ticket_category(category) AS category, count(*)::int,
-                   count(*) FILTER (WHERE auto_resolved)::int,
-                   count(*) FILTER (WHERE widip_ticket_outcome(status) = 'resolu')::int,
-                   count(*) FILTER (WHERE widip_ticket_outcome(status) = 'escalade')::int
-            FROM widip_agent_logs WHERE created_at >= \(period.from) AND created_at < \(period.to)
-            GROUP BY 1
+            SELECT category, sum(tickets)::int, COALESCE(sum(tickets) FILTER (WHERE auto_resolved), 0)::int,
+                   COALESCE(sum(tickets) FILTER (WHERE outcome = 'resolu'), 0)::int, COALESCE(sum(tickets) FILTER (WHERE outcome = 'escalade'), 0)::int
+            FROM widip_ticket_counts(\(period.from), \(period.to))
+            GROUP BY 1 HAVING sum(tickets) <> 0
             """,
             logger: logger
         )
@@ -40,7 +39,7 @@ struct DashboardRepository: Sendable {
     }
 
     func ticketCount(_ period: DashboardPeriod) async throws -> Int {
-        try await count("SELECT count(*)::int FROM widip_agent_logs WHERE created_at >= \(period.from) AND created_at < \(period.to)")
+        try await count("SELECT COALESCE(sum(tickets), 0)::int FROM widip_ticket_counts(\(period.from), \(period.to))")
     }
 
     struct Bucket: Sendable, Equatable {
@@ -55,18 +54,18 @@ struct DashboardRepository: Sendable {
         let query: PostgresQuery = switch dataset {
         case .tickets:
             """
-            SELECT to_char(date_trunc(\(unit.rawValue), created_at AT TIME ZONE \(zone)), 'YYYY-MM-DD"T"HH24'), count(*)::int
-            FROM widip_agent_logs WHERE created_at >= \(period.from) AND created_at < \(period.to) GROUP BY 1
+            SELECT to_char(date_trunc(\(unit.rawValue), hour AT TIME ZONE \(zone)), 'YYYY-MM-DD"T"HH24'), sum(tickets)::int
+            FROM widip_ticket_counts(\(period.from), \(period.to)) GROUP BY 1
             """
         case .alerts:
             """
-            SELECT to_char(date_trunc(\(unit.rawValue), detected_at AT TIME ZONE \(zone)), 'YYYY-MM-DD"T"HH24'), count(*)::int
-            FROM incident_logs WHERE detected_at >= \(period.from) AND detected_at < \(period.to) GROUP BY 1
+            SELECT to_char(date_trunc(\(unit.rawValue), hour AT TIME ZONE \(zone)), 'YYYY-MM-DD"T"HH24'), sum(alerts)::int
+            FROM widip_incident_counts(\(period.from), \(period.to)) GROUP BY 1
             """
         case .approvals:
             """
-            SELECT to_char(date_trunc(\(unit.rawValue), created_at AT TIME ZONE \(zone)), 'YYYY-MM-DD"T"HH24'), count(*)::int
-            FROM safeguard_approvals WHERE created_at >= \(period.from) AND created_at < \(period.to) GROUP BY 1
+            SELECT to_char(date_trunc(\(unit.rawValue), hour AT TIME ZONE \(zone)), 'YYYY-MM-DD"T"HH24'), sum(approvals)::int
+            FROM widip_approval_counts(\(period.from), \(period.to)) GROUP BY 1
             """
         case .knowledge:
             """
@@ -96,11 +95,9 @@ struct DashboardRepository: Sendable {
     func alertTotals(_ period: DashboardPeriod) async throws -> AlertTotals {
         let rows = try await client.query(
             """
-            SELECT count(*)::int,
-                   count(*) FILTER (WHERE widip_incident_state(status, resolved_at) = 'open')::int,
-                   count(*) FILTER (WHERE widip_incident_state(status, resolved_at) = 'diagnosing')::int,
-                   count(*) FILTER (WHERE widip_incident_state(status, resolved_at) = 'resolved')::int
-            FROM incident_logs WHERE detected_at >= \(period.from) AND detected_at < \(period.to)
+            SELECT COALESCE(sum(alerts), 0)::int, COALESCE(sum(alerts) FILTER (WHERE state = 'open'), 0)::int,
+                   COALESCE(sum(alerts) FILTER (WHERE state = 'diagnosing'), 0)::int, COALESCE(sum(alerts) FILTER (WHERE state = 'resolved'), 0)::int
+            FROM widip_incident_counts(\(period.from), \(period.to))
             """,
             logger: logger
         )
@@ -114,8 +111,8 @@ struct DashboardRepository: Sendable {
     func responsibilities(_ period: DashboardPeriod) async throws -> [(responsibility: String, count: Int)] {
         let rows = try await client.query(
             """
-            SELECT widip_responsibility(responsibility), count(*)::int FROM incident_logs
-            WHERE detected_at >= \(period.from) AND detected_at < \(period.to) GROUP BY 1
+            SELECT responsibility, sum(alerts)::int FROM widip_incident_counts(\(period.from), \(period.to))
+            GROUP BY 1 HAVING sum(alerts) <> 0
             """,
             logger: logger
         )
@@ -144,12 +141,15 @@ struct DashboardRepository: Sendable {
                        count(*) FILTER (WHERE widip_incident_state(status, resolved_at) = 'diagnosing')::int AS diagnosing,
                        min(detected_at) AS since,
                        (array_agg(widip_responsibility(responsibility) ORDER BY detected_at DESC))[1] AS responsibility
-                FROM incident_logs WHERE resolved_at IS NULL GROUP BY 1
-            ), recovered AS (
-                SELECT DISTINCT ON (COALESCE(client_name, 'Client inconnu')) COALESCE(client_name, 'Client inconnu') AS client,
-                       resolved_at, widip_responsibility(responsibility) AS responsibility
+                FROM incident_logs WHERE resolved_at IS NULL AND detected_at IS NOT NULL GROUP BY 1
+            ), latest AS (
+                -- The period's latest resolutions, newest first by index: a thousand hold the last resolution of every
+                -- client of an estate of dozens, without reading the 30 days of them.
+                SELECT COALESCE(client_name, 'Client inconnu') AS client, resolved_at, widip_responsibility(responsibility) AS responsibility
                 FROM incident_logs WHERE resolved_at >= \(period.from) AND resolved_at < \(period.to)
-                ORDER BY COALESCE(client_name, 'Client inconnu'), resolved_at DESC
+                ORDER BY resolved_at DESC LIMIT 1000
+            ), recovered AS (
+                SELECT DISTINCT ON (client) client, resolved_at, responsibility FROM latest ORDER BY client, resolved_at DESC
             )
             (SELECT client, active, diagnosing, since, responsibility, NULL::timestamptz FROM open ORDER BY active DESC, since LIMIT \(limit))
             UNION ALL
@@ -177,18 +177,20 @@ struct DashboardRepository: Sendable {
         var p90Seconds: Double?
     }
 
+    /// Counts by outcome from the hourly counts; the decision times from the decided rows themselves (a mean and a
+    /// percentile cannot be added up hour by hour).
     func approvalTotals(_ period: DashboardPeriod) async throws -> ApprovalTotals {
         let rows = try await client.query(
             """
-            SELECT count(*)::int,
-                   count(*) FILTER (WHERE widip_approval_outcome(status) = 'approved')::int,
-                   count(*) FILTER (WHERE widip_approval_outcome(status) = 'rejected')::int,
-                   count(*) FILTER (WHERE widip_approval_outcome(status) = 'expired')::int,
-                   count(*) FILTER (WHERE widip_approval_outcome(status) = 'pending')::int,
-                   (avg(extract(epoch FROM decided_at - created_at)) FILTER (WHERE decided_at IS NOT NULL))::float8,
-                   (percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - created_at))
-                        FILTER (WHERE decided_at IS NOT NULL))::float8
-            FROM safeguard_approvals WHERE created_at >= \(period.from) AND created_at < \(period.to)
+            WITH counts AS (SELECT outcome, approvals FROM widip_approval_counts(\(period.from), \(period.to)))
+            SELECT (SELECT COALESCE(sum(approvals), 0) FROM counts)::int,
+                   (SELECT COALESCE(sum(approvals), 0) FROM counts WHERE outcome = 'approved')::int,
+                   (SELECT COALESCE(sum(approvals), 0) FROM counts WHERE outcome = 'rejected')::int,
+                   (SELECT COALESCE(sum(approvals), 0) FROM counts WHERE outcome = 'expired')::int,
+                   (SELECT COALESCE(sum(approvals), 0) FROM counts WHERE outcome = 'pending')::int,
+                   avg(seconds)::float8, (percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds))::float8
+            FROM (SELECT extract(epoch FROM decided_at - created_at) AS seconds FROM safeguard_approvals
+                  WHERE created_at >= \(period.from) AND created_at < \(period.to) AND decided_at IS NOT NULL) AS decided
             """,
             logger: logger
         )
@@ -202,8 +204,8 @@ struct DashboardRepository: Sendable {
     func topActions(_ period: DashboardPeriod, limit: Int) async throws -> [(tool: String, count: Int)] {
         let rows = try await client.query(
             """
-            SELECT tool_name, count(*)::int FROM safeguard_approvals WHERE created_at >= \(period.from) AND created_at < \(period.to)
-            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT \(limit)
+            SELECT tool, sum(approvals)::int FROM widip_approval_counts(\(period.from), \(period.to))
+            GROUP BY 1 HAVING sum(approvals) <> 0 ORDER BY 2 DESC, 1 LIMIT \(limit)
             """,
             logger: logger
         )
@@ -349,7 +351,7 @@ struct DashboardRepository: Sendable {
     // MARK: Overview
 
     func alertCount(_ period: DashboardPeriod) async throws -> Int {
-        try await count("SELECT count(*)::int FROM incident_logs WHERE detected_at >= \(period.from) AND detected_at < \(period.to)")
+        try await count("SELECT COALESCE(sum(alerts), 0)::int FROM widip_incident_counts(\(period.from), \(period.to))")
     }
 
     struct HealthRow: Sendable, Equatable {
@@ -387,22 +389,22 @@ struct DashboardRepository: Sendable {
             """
             SELECT * FROM (
                 (SELECT created_at, workflow, 'ticket', ticket_id, widip_ticket_category(category), widip_ticket_outcome(status), client_name
-                 FROM widip_agent_logs ORDER BY created_at DESC LIMIT \(limit))
+                 FROM widip_agent_logs WHERE created_at IS NOT NULL ORDER BY created_at DESC LIMIT \(limit))
                 UNION ALL
                 (SELECT detected_at, 'SENTINEL', 'alert', alert_id, device_name, widip_responsibility(responsibility), client_name
-                 FROM incident_logs ORDER BY detected_at DESC LIMIT \(limit))
+                 FROM incident_logs WHERE detected_at IS NOT NULL ORDER BY detected_at DESC LIMIT \(limit))
                 UNION ALL
                 (SELECT resolved_at, 'SENTINEL', 'recovery', alert_id, device_name, widip_responsibility(responsibility), client_name
                  FROM incident_logs WHERE resolved_at IS NOT NULL ORDER BY resolved_at DESC LIMIT \(limit))
                 UNION ALL
                 (SELECT created_at, 'SAFEGUARD', 'request', approval_id, tool_name, security_level, context->>'client_name'
-                 FROM safeguard_approvals ORDER BY created_at DESC LIMIT \(limit))
+                 FROM safeguard_approvals WHERE created_at IS NOT NULL ORDER BY created_at DESC LIMIT \(limit))
                 UNION ALL
                 (SELECT decided_at, 'SAFEGUARD', 'decision', approval_id, tool_name, widip_approval_outcome(status), context->>'client_name'
                  FROM safeguard_approvals WHERE decided_at IS NOT NULL ORDER BY decided_at DESC LIMIT \(limit))
                 UNION ALL
                 (SELECT created_at, workflow, 'error', COALESCE(ticket_id, alert_id), message, tool, NULL
-                 FROM workflow_errors ORDER BY created_at DESC LIMIT \(limit))
+                 FROM workflow_errors WHERE created_at IS NOT NULL ORDER BY created_at DESC LIMIT \(limit))
                 UNION ALL
                 (SELECT finished_at, workflow, 'ingestion', run_id, source, status, NULL
                  FROM ingestion_runs ORDER BY finished_at DESC LIMIT \(limit))

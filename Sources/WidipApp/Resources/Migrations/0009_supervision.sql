@@ -308,3 +308,168 @@ CREATE VIEW widip_workflow_error_feed AS
     UNION ALL
     SELECT 'L' || id, workflow, created_at, error, NULL, ticket_id, NULL, NULL, FALSE, correlation_id
     FROM widip_agent_logs WHERE error IS NOT NULL;
+
+-- Hourly counts behind the dashboards' figures, kept by triggers on the tables they count (whoever writes them), so
+-- that a figure over 30 days reads about 720 rows per value instead of every row. A period rarely starts or ends on
+-- the hour: its partial first and last hours are counted from the rows themselves (`widip_*_counts`), so a figure
+-- is exact to the second and equals the rows its drill-down lists. Hours are UTC hours: for Europe/Paris (whole-hour
+-- offsets) they are the display's hours too.
+CREATE TABLE supervision_ticket_hours (
+    hour TIMESTAMPTZ NOT NULL,
+    category TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    auto_resolved BOOLEAN NOT NULL,
+    tickets INT NOT NULL,
+    PRIMARY KEY (hour, category, outcome, auto_resolved)
+);
+
+CREATE TABLE supervision_incident_hours (
+    hour TIMESTAMPTZ NOT NULL,
+    responsibility TEXT NOT NULL,
+    state TEXT NOT NULL,
+    alerts INT NOT NULL,
+    PRIMARY KEY (hour, responsibility, state)
+);
+
+CREATE TABLE supervision_approval_hours (
+    hour TIMESTAMPTZ NOT NULL,
+    tool TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    approvals INT NOT NULL,
+    PRIMARY KEY (hour, tool, outcome)
+);
+
+CREATE FUNCTION widip_supervision_hours_maintain() RETURNS trigger AS $$
+DECLARE
+    -- Whether the row was there before, and is there after (OLD and NEW are read only then).
+    had BOOLEAN := TG_OP IN ('UPDATE', 'DELETE');
+    has BOOLEAN := TG_OP IN ('UPDATE', 'INSERT');
+BEGIN
+    IF TG_TABLE_NAME = 'widip_agent_logs' THEN
+        IF had THEN IF OLD.created_at IS NOT NULL THEN
+            INSERT INTO supervision_ticket_hours AS h VALUES (date_trunc('hour', OLD.created_at, 'UTC'),
+                widip_ticket_category(OLD.category), widip_ticket_outcome(OLD.status), OLD.auto_resolved IS TRUE, -1)
+            ON CONFLICT (hour, category, outcome, auto_resolved) DO UPDATE SET tickets = h.tickets - 1;
+        END IF; END IF;
+        IF has THEN IF NEW.created_at IS NOT NULL THEN
+            INSERT INTO supervision_ticket_hours AS h VALUES (date_trunc('hour', NEW.created_at, 'UTC'),
+                widip_ticket_category(NEW.category), widip_ticket_outcome(NEW.status), NEW.auto_resolved IS TRUE, 1)
+            ON CONFLICT (hour, category, outcome, auto_resolved) DO UPDATE SET tickets = h.tickets + 1;
+        END IF; END IF;
+    ELSIF TG_TABLE_NAME = 'incident_logs' THEN
+        IF had THEN IF OLD.detected_at IS NOT NULL THEN
+            INSERT INTO supervision_incident_hours AS h VALUES (date_trunc('hour', OLD.detected_at, 'UTC'),
+                widip_responsibility(OLD.responsibility), widip_incident_state(OLD.status, OLD.resolved_at), -1)
+            ON CONFLICT (hour, responsibility, state) DO UPDATE SET alerts = h.alerts - 1;
+        END IF; END IF;
+        IF has THEN IF NEW.detected_at IS NOT NULL THEN
+            INSERT INTO supervision_incident_hours AS h VALUES (date_trunc('hour', NEW.detected_at, 'UTC'),
+                widip_responsibility(NEW.responsibility), widip_incident_state(NEW.status, NEW.resolved_at), 1)
+            ON CONFLICT (hour, responsibility, state) DO UPDATE SET alerts = h.alerts + 1;
+        END IF; END IF;
+    ELSE
+        IF had THEN IF OLD.created_at IS NOT NULL THEN
+            INSERT INTO supervision_approval_hours AS h VALUES (date_trunc('hour', OLD.created_at, 'UTC'),
+                OLD.tool_name, widip_approval_outcome(OLD.status), -1)
+            ON CONFLICT (hour, tool, outcome) DO UPDATE SET approvals = h.approvals - 1;
+        END IF; END IF;
+        IF has THEN IF NEW.created_at IS NOT NULL THEN
+            INSERT INTO supervision_approval_hours AS h VALUES (date_trunc('hour', NEW.created_at, 'UTC'),
+                NEW.tool_name, widip_approval_outcome(NEW.status), 1)
+            ON CONFLICT (hour, tool, outcome) DO UPDATE SET approvals = h.approvals + 1;
+        END IF; END IF;
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER widip_agent_logs_hours AFTER INSERT OR DELETE OR UPDATE OF created_at, category, status, auto_resolved
+    ON widip_agent_logs FOR EACH ROW EXECUTE FUNCTION widip_supervision_hours_maintain();
+CREATE TRIGGER incident_logs_hours AFTER INSERT OR DELETE OR UPDATE OF detected_at, responsibility, status, resolved_at
+    ON incident_logs FOR EACH ROW EXECUTE FUNCTION widip_supervision_hours_maintain();
+CREATE TRIGGER safeguard_approvals_hours AFTER INSERT OR DELETE OR UPDATE OF created_at, tool_name, status
+    ON safeguard_approvals FOR EACH ROW EXECUTE FUNCTION widip_supervision_hours_maintain();
+
+-- Counts them all again from the rows: for the tables adopted from Phase 1 now, and after a bulk load that ran with
+-- the triggers off.
+CREATE FUNCTION widip_rebuild_supervision_hours() RETURNS void AS $$
+    DELETE FROM supervision_ticket_hours;
+    INSERT INTO supervision_ticket_hours
+    SELECT date_trunc('hour', created_at, 'UTC'), widip_ticket_category(category), widip_ticket_outcome(status), auto_resolved IS TRUE, count(*)
+    FROM widip_agent_logs WHERE created_at IS NOT NULL GROUP BY 1, 2, 3, 4;
+    DELETE FROM supervision_incident_hours;
+    INSERT INTO supervision_incident_hours
+    SELECT date_trunc('hour', detected_at, 'UTC'), widip_responsibility(responsibility), widip_incident_state(status, resolved_at), count(*)
+    FROM incident_logs WHERE detected_at IS NOT NULL GROUP BY 1, 2, 3;
+    DELETE FROM supervision_approval_hours;
+    INSERT INTO supervision_approval_hours
+    SELECT date_trunc('hour', created_at, 'UTC'), tool_name, widip_approval_outcome(status), count(*)
+    FROM safeguard_approvals WHERE created_at IS NOT NULL GROUP BY 1, 2, 3;
+$$ LANGUAGE sql;
+
+SELECT widip_rebuild_supervision_hours();
+
+-- The first whole hour at or after `from_at`, and the hour `to_at` falls in: the hours between come from the counts,
+-- the minutes before and after from the rows.
+CREATE FUNCTION widip_first_hour(from_at TIMESTAMPTZ) RETURNS TIMESTAMPTZ AS $$
+    SELECT CASE WHEN date_trunc('hour', from_at, 'UTC') = from_at THEN from_at ELSE date_trunc('hour', from_at, 'UTC') + INTERVAL '1 hour' END
+$$ LANGUAGE sql IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION widip_ticket_counts(from_at TIMESTAMPTZ, to_at TIMESTAMPTZ)
+RETURNS TABLE (hour TIMESTAMPTZ, category TEXT, outcome TEXT, auto_resolved BOOLEAN, tickets BIGINT) AS $$
+    SELECT h.hour, h.category, h.outcome, h.auto_resolved, h.tickets::bigint FROM supervision_ticket_hours h
+    WHERE h.hour >= widip_first_hour(from_at) AND h.hour < date_trunc('hour', to_at, 'UTC')
+    UNION ALL
+    SELECT date_trunc('hour', l.created_at, 'UTC'), widip_ticket_category(l.category), widip_ticket_outcome(l.status), l.auto_resolved IS TRUE, 1
+    FROM widip_agent_logs l WHERE l.created_at >= from_at AND l.created_at < LEAST(widip_first_hour(from_at), to_at)
+    UNION ALL
+    SELECT date_trunc('hour', l.created_at, 'UTC'), widip_ticket_category(l.category), widip_ticket_outcome(l.status), l.auto_resolved IS TRUE, 1
+    FROM widip_agent_logs l
+    WHERE l.created_at >= GREATEST(date_trunc('hour', to_at, 'UTC'), widip_first_hour(from_at), from_at) AND l.created_at < to_at
+$$ LANGUAGE sql STABLE;
+
+CREATE FUNCTION widip_incident_counts(from_at TIMESTAMPTZ, to_at TIMESTAMPTZ)
+RETURNS TABLE (hour TIMESTAMPTZ, responsibility TEXT, state TEXT, alerts BIGINT) AS $$
+    SELECT h.hour, h.responsibility, h.state, h.alerts::bigint FROM supervision_incident_hours h
+    WHERE h.hour >= widip_first_hour(from_at) AND h.hour < date_trunc('hour', to_at, 'UTC')
+    UNION ALL
+    SELECT date_trunc('hour', i.detected_at, 'UTC'), widip_responsibility(i.responsibility), widip_incident_state(i.status, i.resolved_at), 1
+    FROM incident_logs i WHERE i.detected_at >= from_at AND i.detected_at < LEAST(widip_first_hour(from_at), to_at)
+    UNION ALL
+    SELECT date_trunc('hour', i.detected_at, 'UTC'), widip_responsibility(i.responsibility), widip_incident_state(i.status, i.resolved_at), 1
+    FROM incident_logs i
+    WHERE i.detected_at >= GREATEST(date_trunc('hour', to_at, 'UTC'), widip_first_hour(from_at), from_at) AND i.detected_at < to_at
+$$ LANGUAGE sql STABLE;
+
+CREATE FUNCTION widip_approval_counts(from_at TIMESTAMPTZ, to_at TIMESTAMPTZ)
+RETURNS TABLE (hour TIMESTAMPTZ, tool TEXT, outcome TEXT, approvals BIGINT) AS $$
+    SELECT h.hour, h.tool, h.outcome, h.approvals::bigint FROM supervision_approval_hours h
+    WHERE h.hour >= widip_first_hour(from_at) AND h.hour < date_trunc('hour', to_at, 'UTC')
+    UNION ALL
+    SELECT date_trunc('hour', a.created_at, 'UTC'), a.tool_name, widip_approval_outcome(a.status), 1
+    FROM safeguard_approvals a WHERE a.created_at >= from_at AND a.created_at < LEAST(widip_first_hour(from_at), to_at)
+    UNION ALL
+    SELECT date_trunc('hour', a.created_at, 'UTC'), a.tool_name, widip_approval_outcome(a.status), 1
+    FROM safeguard_approvals a
+    WHERE a.created_at >= GREATEST(date_trunc('hour', to_at, 'UTC'), widip_first_hour(from_at), from_at) AND a.created_at < to_at
+$$ LANGUAGE sql STABLE;
+
+CREATE FUNCTION widip_supervision_hours_truncated() RETURNS trigger AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'widip_agent_logs' THEN
+        DELETE FROM supervision_ticket_hours;
+    ELSIF TG_TABLE_NAME = 'incident_logs' THEN
+        DELETE FROM supervision_incident_hours;
+    ELSE
+        DELETE FROM supervision_approval_hours;
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER widip_agent_logs_hours_truncated AFTER TRUNCATE ON widip_agent_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION widip_supervision_hours_truncated();
+CREATE TRIGGER incident_logs_hours_truncated AFTER TRUNCATE ON incident_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION widip_supervision_hours_truncated();
+CREATE TRIGGER safeguard_approvals_hours_truncated AFTER TRUNCATE ON safeguard_approvals
+    FOR EACH STATEMENT EXECUTE FUNCTION widip_supervision_hours_truncated();
