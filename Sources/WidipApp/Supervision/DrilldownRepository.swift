@@ -10,6 +10,9 @@ struct DrilldownRepository: Sendable {
 
     /// The most rows one answer lists; `total` still says how many match.
     static let maximumRows = 50_000
+    /// The last column of a list: how many rows match, or nothing (-1) when not asked.
+    static let total = "count(*) OVER ()::int"
+    static let noTotal = "-1"
 
     struct Page<Row: Sendable>: Sendable {
         let total: Int
@@ -39,11 +42,13 @@ struct DrilldownRepository: Sendable {
         let at: Date
     }
 
-    func tickets(_ filter: TicketFilter, limit: Int) async throws -> Page<TicketRow> {
+    /// `counted: false` when only the first rows matter (a dashboard's latest ones): counting them all would read the
+    /// whole period (a million rows over 30 days) for a number nobody shows.
+    func tickets(_ filter: TicketFilter, limit: Int, counted: Bool = true) async throws -> Page<TicketRow> {
         let rows = try await client.query(
             """
             SELECT id, ticket_id, widip_ticket_category(category), widip_ticket_outcome(status), auto_resolved, client_name, action, error,
-                   duration_ms, workflow, correlation_id, created_at, count(*) OVER ()::int
+                   duration_ms, workflow, correlation_id, created_at, \(unescaped: counted ? Self.total : Self.noTotal)
             FROM widip_agent_logs
             WHERE created_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR created_at < \(filter.period?.to))
@@ -98,12 +103,12 @@ struct DrilldownRepository: Sendable {
         let timelineJSON: String
     }
 
-    func alerts(_ filter: AlertFilter, limit: Int) async throws -> Page<AlertRow> {
+    func alerts(_ filter: AlertFilter, limit: Int, counted: Bool = true) async throws -> Page<AlertRow> {
         let state = filter.state?.rawValue
         return try await alertPage(
             """
             SELECT id, alert_id, device_name, client_name, widip_incident_state(status, resolved_at), widip_responsibility(responsibility),
-                   confidence::int, ticket_id, message, correlation_id, detected_at, resolved_at, timeline::text, count(*) OVER ()::int
+                   confidence::int, ticket_id, message, correlation_id, detected_at, resolved_at, timeline::text, \(unescaped: counted ? Self.total : Self.noTotal)
             FROM incident_logs
             WHERE detected_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR detected_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR detected_at < \(filter.period?.to))

@@ -30,41 +30,26 @@ struct SupervisionController {
         group.get("/api/supervision/safeguard") { request, _ in
             JSONBody(try await supervision.safeguard(try period(request, fallback: .week)))
         }
+        let drilldowns = supervision.drilldowns
         group.get("/api/supervision/tickets") { request, context in
-            let query = request.formQuery
-            let filter = try Self.ticketFilter(query, period: try optionalPeriod(query))
-            let csv = query["format"] == "csv"
-            let page = try await supervision.drilldowns.tickets(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.tickets(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
-            return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(TicketReport.init), truncated: page.rows.count < page.total))
-                .response(from: request, context: context)
+            try await rows(request, context, list: { query, period, limit in
+                try await drilldowns.tickets(try Self.ticketFilter(query, period: period), limit: limit)
+            }, report: TicketReport.init, csv: SupervisionCSV.tickets)
         }
         group.get("/api/supervision/alerts") { request, context in
-            let query = request.formQuery
-            let filter = try Self.alertFilter(query, period: try optionalPeriod(query))
-            let csv = query["format"] == "csv"
-            let page = try await supervision.drilldowns.alerts(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.alerts(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
-            return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(AlertReportRow.init), truncated: page.rows.count < page.total))
-                .response(from: request, context: context)
+            try await rows(request, context, list: { query, period, limit in
+                try await drilldowns.alerts(try Self.alertFilter(query, period: period), limit: limit)
+            }, report: AlertReportRow.init, csv: SupervisionCSV.alerts)
         }
         group.get("/api/supervision/approvals") { request, context in
-            let query = request.formQuery
-            let filter = try Self.approvalFilter(query, period: try optionalPeriod(query))
-            let csv = query["format"] == "csv"
-            let page = try await supervision.drilldowns.approvals(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.approvals(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
-            return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(ApprovalRowReport.init), truncated: page.rows.count < page.total))
-                .response(from: request, context: context)
+            try await rows(request, context, list: { query, period, limit in
+                try await drilldowns.approvals(try Self.approvalFilter(query, period: period), limit: limit)
+            }, report: ApprovalRowReport.init, csv: SupervisionCSV.approvals)
         }
         group.get("/api/supervision/errors") { request, context in
-            let query = request.formQuery
-            let filter = DrilldownRepository.ErrorFilter(period: try optionalPeriod(query), workflow: try Self.text(query, "workflow", limit: 50))
-            let csv = query["format"] == "csv"
-            let page = try await supervision.drilldowns.errors(filter, limit: try Self.limit(query, csv: csv))
-            if csv { return try SupervisionCSV.errors(page.rows, timeZone: timeZone).counting(page.total).response(from: request, context: context) }
-            return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(ErrorReport.init), truncated: page.rows.count < page.total))
-                .response(from: request, context: context)
+            try await rows(request, context, list: { query, period, limit in
+                try await drilldowns.errors(.init(period: period, workflow: try Self.text(query, "workflow", limit: 50)), limit: limit)
+            }, report: ErrorReport.init, csv: SupervisionCSV.errors)
         }
         group.get("/api/supervision/timeline") { request, _ in
             let query = request.formQuery
@@ -72,6 +57,20 @@ struct SupervisionController {
             let entries = try await supervision.timeline(correlationID: thread.correlationID, ticketID: thread.ticketID, alertID: thread.alertID)
             return JSONBody(TimelineReport(entries: entries))
         }
+    }
+
+    /// The rows behind a figure: its filters and period from the query, as JSON (`limit` rows) or as a CSV of all.
+    func rows<Row: Sendable, Report: Encodable & Sendable>(
+        _ request: Request, _ context: some RequestContext,
+        list: ([String: String], DashboardPeriod?, Int) async throws -> DrilldownRepository.Page<Row>,
+        report: (Row) -> Report, csv: ([Row], TimeZone) -> CSVDocument
+    ) async throws -> Response {
+        let query = request.formQuery
+        let asCSV = query["format"] == "csv"
+        let page = try await list(query, try optionalPeriod(query), try Self.limit(query, csv: asCSV))
+        if asCSV { return try csv(page.rows, timeZone).counting(page.total).response(from: request, context: context) }
+        return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(report), truncated: page.rows.count < page.total))
+            .response(from: request, context: context)
     }
 
     struct TimelineReport: Encodable, Sendable {

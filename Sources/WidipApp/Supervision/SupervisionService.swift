@@ -42,7 +42,7 @@ struct SupervisionService: Sendable {
         async let categories = dashboards.ticketsByCategory(period)
         async let previousCategories = dashboards.ticketsByCategory(period.previous)
         async let series = series(.tickets, period)
-        async let latest = drilldowns.tickets(.init(period: period), limit: Self.listLength)
+        async let latest = drilldowns.tickets(.init(period: period), limit: Self.listLength, counted: false)
         let lastDay = DashboardPeriod.lastDay(before: now)
         async let errors = drilldowns.errors(.init(period: lastDay, workflow: "SUPPORT"), limit: Self.listLength)
         async let previousErrors = drilldowns.errorCount(.init(period: lastDay.previous, workflow: "SUPPORT"))
@@ -86,7 +86,7 @@ struct SupervisionService: Sendable {
         async let previousResponsibilities = dashboards.responsibilities(period.previous)
         async let clients = dashboards.impactedClients(period, limit: Self.listLength)
         async let series = series(.alerts, period)
-        async let timeline = drilldowns.alerts(.init(period: period), limit: Self.listLength)
+        async let timeline = drilldowns.alerts(.init(period: period), limit: Self.listLength, counted: false)
         let current = try await totals
         let before = try await previousTotals
         let counts = try await responsibilities
