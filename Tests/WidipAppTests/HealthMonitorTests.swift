@@ -59,4 +59,24 @@ import Testing
             #expect(health.first { $0["dependency"] as? String == "glpi" }?["status"] as? String == "down")
         }
     }
+
+    @Test func maintenanceForgetsChecksAndDeliveryReceiptsOlderThanThirtyDays() async throws {
+        try await LiveServer.run { server in
+            let repository = WorkflowRepository(client: server.services.postgres, logger: server.services.logger)
+            try await SupervisionDashboardTests.execute(server, [
+                "INSERT INTO health_checks (dependency, status, source, checked_at) VALUES ('glpi', 'ok', 'test', NOW() - INTERVAL '31 days'), ('glpi', 'ok', 'test', NOW())",
+                """
+                INSERT INTO workflow_event_receipts (workflow, event_id, type, outcome, received_at)
+                VALUES ('SUPPORT', 'old', 'workflow:error', '{}', NOW() - INTERVAL '31 days'), ('SUPPORT', 'new', 'workflow:error', '{}', NOW())
+                """,
+            ])
+            try await repository.pruneHealthChecks(olderThan: 30)
+            try await repository.pruneReceipts(olderThan: 30)
+            var left: [String] = []
+            for try await id in try await server.services.postgres.query(
+                "SELECT event_id FROM workflow_event_receipts UNION ALL SELECT 'check' FROM health_checks", logger: TestDatabase.logger
+            ).decode(String.self) { left.append(id) }
+            #expect(left.sorted() == ["check", "new"])
+        }
+    }
 }

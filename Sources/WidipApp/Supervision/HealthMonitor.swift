@@ -126,11 +126,11 @@ extension WorkflowRepository {
 
     /// Checks older than `age` go; the dashboards show the current state and the recent changes.
     func pruneHealthChecks(olderThan days: Int) async throws {
-        try await client.query("DELETE FROM health_checks WHERE checked_at < NOW() - make_interval(days => \(days))", logger: logger)
+        try await client.query("DELETE FROM health_checks WHERE checked_at < NOW() - make_interval(days => \(days)::int)", logger: logger)
     }
 
     /// A delivery retried after this long is taken as new: Phase 1 retries within minutes, not weeks.
     func pruneReceipts(olderThan days: Int) async throws {
-        try await client.query("DELETE FROM workflow_event_receipts WHERE received_at < NOW() - make_interval(days => \(days))", logger: logger)
+        try await client.query("DELETE FROM workflow_event_receipts WHERE received_at < NOW() - make_interval(days => \(days)::int)", logger: logger)
     }
 }
