@@ -117,6 +117,37 @@ struct SecurityTests {
         }
     }
 
+    /// What a client may write itself (left), then what the proxy appended (right).
+    static let forwardedFor = HTTPFields([("X-Forwarded-For", "198.51.100.9, 203.0.113.7")])
+
+    /// The address a login through the proxy was audited under.
+    static func loginAddress(_ server: LiveServer, _ name: String) async throws -> String? {
+        try await server.createUser(name, level: .n1)
+        _ = try await server.request(.post, "/api/auth/login", json: ["username": name, "password": "motdepasse-solide"], headers: forwardedFor)
+        return try await server.services.audit.list(AuditFilter(action: "login")).first { $0.username == name }?.ipAddress
+    }
+
+    @Test func theForwardedClientAddressIsBelievedOnlyFromATrustedProxy() async throws {
+        let forwarded = Self.forwardedFor
+        try await LiveServer.run { server in
+            let address = try await Self.loginAddress(server, "direct")
+            #expect(address == "127.0.0.1", "any client could choose its address")
+        }
+        try await LiveServer.run(adjust: { $0.trustedProxies = TrustedProxies(addresses: ["127.0.0.1"]) }) { server in
+            let address = try await Self.loginAddress(server, "behind-nginx")
+            #expect(address == "203.0.113.7")
+            // Failed logins are limited per forwarded client: another client behind the same proxy still signs in.
+            for _ in 0..<5 {
+                _ = try await server.request(.post, "/api/auth/login", json: ["username": "behind-nginx", "password": "mauvais-mot-de-passe"], headers: forwarded)
+            }
+            let other = HTTPFields([("X-Forwarded-For", "203.0.113.8")])
+            let login = try await server.request(.post, "/api/auth/login", json: ["username": "behind-nginx", "password": "motdepasse-solide"], headers: other)
+            #expect(login.status == .ok, "\(login.text)")
+            let blocked = try await server.request(.post, "/api/auth/login", json: ["username": "behind-nginx", "password": "motdepasse-solide"], headers: forwarded)
+            #expect(blocked.status == .tooManyRequests)
+        }
+    }
+
     @Test func pagesEscapeUserText() async throws {
         try await LiveServer.run { server in
             let page = try await server.request(

@@ -10,7 +10,11 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var identity: Identity?
     /// The Phase 1 workflow whose token the request presented (never set together with `identity`).
     public var workflow: String?
+    /// The connection's peer: the client, or a proxy in front of this server.
     public let remoteAddress: SocketAddress?
+    /// The client: the peer, or the client a trusted proxy forwarded for (`TRUSTED_PROXIES`), set by the first
+    /// middleware. Rate limits, sessions and the audit log record this one.
+    public var clientAddress: SocketAddress?
     public let webSocket: WebSocketHandlerReference<AppRequestContext>
     /// The connection, for the WebSocket upgrade check to report a refusal's status on (`WebSocketUpgradeCheck`).
     let channel: any Channel
@@ -19,6 +23,7 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
         self.coreContext = .init(source: source)
         self.channel = source.channel
         self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = source.channel.remoteAddress
         self.webSocket = .init()
     }
 
@@ -32,12 +37,14 @@ public struct AuthenticatedContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let identity: Identity
     public let remoteAddress: SocketAddress?
+    public let clientAddress: SocketAddress?
 
     public init(context: AppRequestContext) throws {
         guard let identity = context.identity else { throw AppError.notAuthenticated }
         self.coreContext = context.coreContext
         self.identity = identity
         self.remoteAddress = context.remoteAddress
+        self.clientAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { 256 * 1024 }
@@ -51,9 +58,9 @@ extension Request {
 }
 
 extension AppRequestContext {
-    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: remoteAddress) }
+    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: clientAddress) }
 }
 
 extension AuthenticatedContext {
-    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: remoteAddress) }
+    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: clientAddress) }
 }

@@ -58,6 +58,7 @@ public struct WorkflowContext: ChildRequestContext {
     public typealias ParentContext = AppRequestContext
     public var coreContext: CoreRequestContextStorage
     public let workflow: String
+    /// The client (behind a trusted proxy, the one it forwarded for).
     public let remoteAddress: SocketAddress?
 
     public init(context: AppRequestContext) throws {
@@ -66,7 +67,7 @@ public struct WorkflowContext: ChildRequestContext {
         }
         self.coreContext = context.coreContext
         self.workflow = workflow
-        self.remoteAddress = context.remoteAddress
+        self.remoteAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { 256 * 1024 }
@@ -84,6 +85,7 @@ public struct CallerContext: ChildRequestContext {
     public typealias ParentContext = AppRequestContext
     public var coreContext: CoreRequestContextStorage
     public let caller: RouteCaller
+    /// The client (behind a trusted proxy, the one it forwarded for).
     public let remoteAddress: SocketAddress?
 
     public init(context: AppRequestContext) throws {
@@ -95,7 +97,7 @@ public struct CallerContext: ChildRequestContext {
             throw AppError.notAuthenticated
         }
         self.coreContext = context.coreContext
-        self.remoteAddress = context.remoteAddress
+        self.remoteAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { 256 * 1024 }

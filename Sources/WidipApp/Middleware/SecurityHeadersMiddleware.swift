@@ -12,6 +12,9 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // First in the chain: who the client is, for everything after (rate limits, sessions, audit).
+        var context = context
+        context.clientAddress = proxies.client(request, peer: context.remoteAddress)
         var response = try await next(request, context)
         response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         response.headers[.xContentTypeOptions] = "nosniff"
