@@ -52,15 +52,15 @@ public struct AuthenticatedContext: ChildRequestContext {
 }
 
 extension Request {
-    func clientInfo(remoteAddress: SocketAddress?) -> ClientInfo {
-        ClientInfo(ipAddress: remoteAddress?.ipAddress, userAgent: headers[.userAgent])
+    func clientInfo(address: SocketAddress?) -> ClientInfo {
+        ClientInfo(ipAddress: address?.ipAddress, userAgent: headers[.userAgent])
     }
 }
 
 extension AppRequestContext {
-    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: clientAddress) }
+    func client(of request: Request) -> ClientInfo { request.clientInfo(address: clientAddress) }
 }
 
 extension AuthenticatedContext {
-    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: clientAddress) }
+    func client(of request: Request) -> ClientInfo { request.clientInfo(address: clientAddress) }
 }

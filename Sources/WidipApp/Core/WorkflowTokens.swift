@@ -59,7 +59,7 @@ public struct WorkflowContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let workflow: String
     /// The client (behind a trusted proxy, the one it forwarded for).
-    public let remoteAddress: SocketAddress?
+    public let clientAddress: SocketAddress?
 
     public init(context: AppRequestContext) throws {
         guard let workflow = context.workflow else {
@@ -67,11 +67,11 @@ public struct WorkflowContext: ChildRequestContext {
         }
         self.coreContext = context.coreContext
         self.workflow = workflow
-        self.remoteAddress = context.clientAddress
+        self.clientAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { 256 * 1024 }
-    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: remoteAddress) }
+    func client(of request: Request) -> ClientInfo { request.clientInfo(address: clientAddress) }
 }
 
 /// Who calls a route that both users and workflows reach (`RouteAccess.levelOrWorkflow`).
@@ -86,7 +86,7 @@ public struct CallerContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let caller: RouteCaller
     /// The client (behind a trusted proxy, the one it forwarded for).
-    public let remoteAddress: SocketAddress?
+    public let clientAddress: SocketAddress?
 
     public init(context: AppRequestContext) throws {
         if let workflow = context.workflow {
@@ -97,11 +97,11 @@ public struct CallerContext: ChildRequestContext {
             throw AppError.notAuthenticated
         }
         self.coreContext = context.coreContext
-        self.remoteAddress = context.clientAddress
+        self.clientAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { 256 * 1024 }
-    func client(of request: Request) -> ClientInfo { request.clientInfo(remoteAddress: remoteAddress) }
+    func client(of request: Request) -> ClientInfo { request.clientInfo(address: clientAddress) }
 }
 
 extension AppError {

@@ -27,24 +27,9 @@ struct DrilldownRepository: Sendable {
         var client: String?
     }
 
-    struct TicketRow: Sendable, Equatable {
-        let id: Int64
-        let ticketID: String?
-        let category: String
-        let outcome: String
-        let autoResolved: Bool?
-        let client: String?
-        let action: String?
-        let error: String?
-        let durationMs: Int?
-        let workflow: String
-        let correlationID: String?
-        let at: Date
-    }
-
     /// `counted: false` when only the first rows matter (a dashboard's latest ones): counting them all would read the
     /// whole period (a million rows over 30 days) for a number nobody shows.
-    func tickets(_ filter: TicketFilter, limit: Int, counted: Bool = true) async throws -> Page<TicketRow> {
+    func tickets(_ filter: TicketFilter, limit: Int, counted: Bool = true) async throws -> Page<TicketReport> {
         let rows = try await client.query(
             """
             SELECT id, ticket_id, widip_ticket_category(category), widip_ticket_outcome(status), auto_resolved, client_name, action, error,
@@ -61,10 +46,10 @@ struct DrilldownRepository: Sendable {
             logger: logger
         )
         var total = 0
-        var tickets: [TicketRow] = []
+        var tickets: [TicketReport] = []
         for try await row in rows.decode((Int64, String?, String, String, Bool?, String?, String?, String?, Int?, String, String?, Date, Int).self) {
             tickets.append(
-                TicketRow(
+                TicketReport(
                     id: row.0, ticketID: row.1, category: row.2, outcome: row.3, autoResolved: row.4, client: row.5, action: row.6, error: row.7,
                     durationMs: row.8, workflow: row.9, correlationID: row.10, at: row.11
                 )
@@ -86,24 +71,7 @@ struct DrilldownRepository: Sendable {
         var client: String?
     }
 
-    struct AlertRow: Sendable, Equatable {
-        let id: Int64
-        let alertID: String?
-        let device: String?
-        let client: String?
-        let state: String
-        let responsibility: String
-        let confidence: Int?
-        let ticketID: String?
-        let message: String?
-        let correlationID: String?
-        let detectedAt: Date
-        let resolvedAt: Date?
-        /// `[{"at", "text"}]` as stored.
-        let timelineJSON: String
-    }
-
-    func alerts(_ filter: AlertFilter, limit: Int, counted: Bool = true) async throws -> Page<AlertRow> {
+    func alerts(_ filter: AlertFilter, limit: Int, counted: Bool = true) async throws -> Page<AlertReportRow> {
         let state = filter.state?.rawValue
         return try await alertPage(
             """
@@ -132,20 +100,7 @@ struct DrilldownRepository: Sendable {
         var tool: String?
     }
 
-    struct ApprovalRow: Sendable, Equatable {
-        let approvalID: String
-        let tool: String
-        let level: String
-        let status: String
-        let requester: String?
-        let client: String?
-        let ticketID: String?
-        let createdAt: Date
-        let decidedAt: Date?
-        let expiresAt: Date
-    }
-
-    func approvals(_ filter: ApprovalFilter, limit: Int) async throws -> Page<ApprovalRow> {
+    func approvals(_ filter: ApprovalFilter, limit: Int) async throws -> Page<ApprovalReport> {
         let rows = try await client.query(
             """
             SELECT approval_id, tool_name, security_level, status, requester_name, context->>'client_name', context->>'ticket_id',
@@ -160,10 +115,10 @@ struct DrilldownRepository: Sendable {
             logger: logger
         )
         var total = 0
-        var approvals: [ApprovalRow] = []
+        var approvals: [ApprovalReport] = []
         for try await row in rows.decode((String, String, String, String, String?, String?, String?, Date, Date?, Date, Int).self) {
             approvals.append(
-                ApprovalRow(
+                ApprovalReport(
                     approvalID: row.0, tool: row.1, level: row.2, status: row.3, requester: row.4, client: row.5, ticketID: row.6, createdAt: row.7,
                     decidedAt: row.8, expiresAt: row.9
                 )
@@ -178,23 +133,10 @@ struct DrilldownRepository: Sendable {
         var workflow: String?
     }
 
-    struct ErrorRow: Sendable, Equatable {
-        let key: String
-        let workflow: String
-        let message: String
-        let tool: String?
-        let ticketID: String?
-        let alertID: String?
-        let attempts: Int?
-        let recovered: Bool
-        let correlationID: String?
-        let at: Date
-    }
-
-    func errors(_ filter: ErrorFilter, limit: Int) async throws -> Page<ErrorRow> {
+    func errors(_ filter: ErrorFilter, limit: Int) async throws -> Page<ErrorReport> {
         let rows = try await client.query(
             """
-            SELECT key, workflow, message, tool, ticket_id, alert_id, attempts, recovered, correlation_id, created_at, count(*) OVER ()::int
+            SELECT workflow, message, tool, ticket_id, alert_id, attempts, recovered, correlation_id, created_at, count(*) OVER ()::int
             FROM widip_workflow_error_feed
             WHERE created_at IS NOT NULL AND (\(filter.period?.from)::timestamptz IS NULL OR created_at >= \(filter.period?.from))
               AND (\(filter.period?.to)::timestamptz IS NULL OR created_at < \(filter.period?.to))
@@ -204,15 +146,15 @@ struct DrilldownRepository: Sendable {
             logger: logger
         )
         var total = 0
-        var errors: [ErrorRow] = []
-        for try await row in rows.decode((String, String, String, String?, String?, String?, Int?, Bool, String?, Date, Int).self) {
+        var errors: [ErrorReport] = []
+        for try await row in rows.decode((String, String, String?, String?, String?, Int?, Bool, String?, Date, Int).self) {
             errors.append(
-                ErrorRow(
-                    key: row.0, workflow: row.1, message: row.2, tool: row.3, ticketID: row.4, alertID: row.5, attempts: row.6, recovered: row.7,
-                    correlationID: row.8, at: row.9
+                ErrorReport(
+                    workflow: row.0, message: row.1, tool: row.2, ticketID: row.3, alertID: row.4, attempts: row.5, recovered: row.6,
+                    correlationID: row.7, at: row.8
                 )
             )
-            total = row.10
+            total = row.9
         }
         return Page(total: total, rows: errors)
     }
@@ -232,7 +174,7 @@ struct DrilldownRepository: Sendable {
     }
 
     /// The incidents still open (newest first), by the partial index of open incidents: what the assistant is told.
-    func openIncidents(client: String?, limit: Int) async throws -> Page<AlertRow> {
+    func openIncidents(client: String?, limit: Int) async throws -> Page<AlertReportRow> {
         try await alertPage(
             """
             SELECT id, alert_id, device_name, client_name, widip_incident_state(status, resolved_at), widip_responsibility(responsibility),
@@ -244,16 +186,16 @@ struct DrilldownRepository: Sendable {
         )
     }
 
-    /// Runs an alerts query whose columns are those of `AlertRow`, then the total.
-    private func alertPage(_ query: PostgresQuery) async throws -> Page<AlertRow> {
+    /// Runs an alerts query whose columns are those of `AlertReportRow` (the steps as JSON), then the total.
+    private func alertPage(_ query: PostgresQuery) async throws -> Page<AlertReportRow> {
         let rows = try await client.query(query, logger: logger)
         var total = 0
-        var alerts: [AlertRow] = []
+        var alerts: [AlertReportRow] = []
         for try await row in rows.decode((Int64, String?, String?, String?, String, String, Int?, String?, String?, String?, Date, Date?, String, Int).self) {
             alerts.append(
-                AlertRow(
+                AlertReportRow(
                     id: row.0, alertID: row.1, device: row.2, client: row.3, state: row.4, responsibility: row.5, confidence: row.6, ticketID: row.7,
-                    message: row.8, correlationID: row.9, detectedAt: row.10, resolvedAt: row.11, timelineJSON: row.12
+                    message: row.8, correlationID: row.9, detectedAt: row.10, resolvedAt: row.11, timeline: AlertReportRow.steps(json: row.12)
                 )
             )
             total = row.13

@@ -34,22 +34,22 @@ struct SupervisionController {
         group.get("/api/supervision/tickets") { request, context in
             try await rows(request, context, list: { query, period, limit in
                 try await drilldowns.tickets(try Self.ticketFilter(query, period: period), limit: limit)
-            }, report: TicketReport.init, csv: SupervisionCSV.tickets)
+            }, csv: SupervisionCSV.tickets)
         }
         group.get("/api/supervision/alerts") { request, context in
             try await rows(request, context, list: { query, period, limit in
                 try await drilldowns.alerts(try Self.alertFilter(query, period: period), limit: limit)
-            }, report: AlertReportRow.init, csv: SupervisionCSV.alerts)
+            }, csv: SupervisionCSV.alerts)
         }
         group.get("/api/supervision/approvals") { request, context in
             try await rows(request, context, list: { query, period, limit in
                 try await drilldowns.approvals(try Self.approvalFilter(query, period: period), limit: limit)
-            }, report: ApprovalRowReport.init, csv: SupervisionCSV.approvals)
+            }, csv: SupervisionCSV.approvals)
         }
         group.get("/api/supervision/errors") { request, context in
             try await rows(request, context, list: { query, period, limit in
                 try await drilldowns.errors(.init(period: period, workflow: try Self.text(query, "workflow", limit: 50)), limit: limit)
-            }, report: ErrorReport.init, csv: SupervisionCSV.errors)
+            }, csv: SupervisionCSV.errors)
         }
         group.get("/api/supervision/timeline") { request, _ in
             let query = request.formQuery
@@ -60,16 +60,16 @@ struct SupervisionController {
     }
 
     /// The rows behind a figure: its filters and period from the query, as JSON (`limit` rows) or as a CSV of all.
-    func rows<Row: Sendable, Report: Encodable & Sendable>(
+    func rows<Row: Encodable & Sendable>(
         _ request: Request, _ context: some RequestContext,
         list: ([String: String], DashboardPeriod?, Int) async throws -> DrilldownRepository.Page<Row>,
-        report: (Row) -> Report, csv: ([Row], TimeZone) -> CSVDocument
+        csv: ([Row], TimeZone) -> CSVDocument
     ) async throws -> Response {
         let query = request.formQuery
         let asCSV = query["format"] == "csv"
         let page = try await list(query, try optionalPeriod(query), try Self.limit(query, csv: asCSV))
         if asCSV { return try csv(page.rows, timeZone).counting(page.total).response(from: request, context: context) }
-        return try JSONBody(RowsReport(total: page.total, rows: page.rows.map(report), truncated: page.rows.count < page.total))
+        return try JSONBody(RowsReport(total: page.total, rows: page.rows, truncated: page.rows.count < page.total))
             .response(from: request, context: context)
     }
 
@@ -149,33 +149,6 @@ struct SupervisionController {
     }
 }
 
-struct ApprovalRowReport: Encodable, Sendable, Equatable {
-    let approvalID: String
-    let tool: String
-    let level: String
-    let status: String
-    let requester: String?
-    let client: String?
-    let ticketID: String?
-    let createdAt: Date
-    let decidedAt: Date?
-    let expiresAt: Date
-
-    init(_ row: DrilldownRepository.ApprovalRow) {
-        (approvalID, tool, level, status, requester, client, ticketID) = (row.approvalID, row.tool, row.level, row.status, row.requester, row.client, row.ticketID)
-        (createdAt, decidedAt, expiresAt) = (row.createdAt, row.decidedAt, row.expiresAt)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case tool, level, status, requester, client
-        case approvalID = "approval_id"
-        case ticketID = "ticket_id"
-        case createdAt = "created_at"
-        case decidedAt = "decided_at"
-        case expiresAt = "expires_at"
-    }
-}
-
 extension CSVDocument {
     /// The document, with the number of rows that matched (more than it holds when the export limit was reached).
     func counting(_ total: Int) -> CSVDocument {
@@ -187,7 +160,7 @@ extension CSVDocument {
 
 /// The drill-downs as spreadsheets, with French headings and values.
 enum SupervisionCSV {
-    static func tickets(_ rows: [DrilldownRepository.TicketRow], timeZone: TimeZone) -> CSVDocument {
+    static func tickets(_ rows: [TicketReport], timeZone: TimeZone) -> CSVDocument {
         let format = FrenchFormat(timeZone: timeZone)
         return CSVDocument(
             filename: "supervision-tickets.csv",
@@ -203,7 +176,7 @@ enum SupervisionCSV {
 
     static let stateLabels = ["open": "En cours", "diagnosing": "Attente diagnostic", "resolved": "Résolue"]
 
-    static func alerts(_ rows: [DrilldownRepository.AlertRow], timeZone: TimeZone) -> CSVDocument {
+    static func alerts(_ rows: [AlertReportRow], timeZone: TimeZone) -> CSVDocument {
         let format = FrenchFormat(timeZone: timeZone)
         return CSVDocument(
             filename: "supervision-alertes.csv",
@@ -217,7 +190,7 @@ enum SupervisionCSV {
         )
     }
 
-    static func approvals(_ rows: [DrilldownRepository.ApprovalRow], timeZone: TimeZone) -> CSVDocument {
+    static func approvals(_ rows: [ApprovalReport], timeZone: TimeZone) -> CSVDocument {
         let format = FrenchFormat(timeZone: timeZone)
         return CSVDocument(
             filename: "supervision-approbations.csv",
@@ -231,7 +204,7 @@ enum SupervisionCSV {
         )
     }
 
-    static func errors(_ rows: [DrilldownRepository.ErrorRow], timeZone: TimeZone) -> CSVDocument {
+    static func errors(_ rows: [ErrorReport], timeZone: TimeZone) -> CSVDocument {
         let format = FrenchFormat(timeZone: timeZone)
         return CSVDocument(
             filename: "supervision-erreurs.csv",

@@ -147,11 +147,11 @@ struct SupervisionPages {
         )
     }
 
-    static func back(_ dataset: Dataset) -> NavLinkModel {
+    static func back(_ dataset: Dataset) -> NavLink {
         switch dataset {
-        case .tickets, .errors: NavLinkModel(label: "Tableau SUPPORT", href: "/supervision/support")
-        case .alerts: NavLinkModel(label: "Tableau SENTINEL", href: "/supervision/sentinel")
-        case .approvals: NavLinkModel(label: "Tableau SAFEGUARD", href: "/supervision/safeguard")
+        case .tickets, .errors: NavLink(label: "Tableau SUPPORT", href: "/supervision/support", current: false)
+        case .alerts: NavLink(label: "Tableau SENTINEL", href: "/supervision/sentinel", current: false)
+        case .approvals: NavLink(label: "Tableau SAFEGUARD", href: "/supervision/safeguard", current: false)
         }
     }
 
@@ -198,26 +198,15 @@ struct SupervisionPages {
 
 // MARK: Shared view models
 
-struct NavLinkModel: Sendable {
-    let label: String
-    let href: String
-}
-
 /// The tab row of the five dashboards and the period selector, shared by every dashboard.
 struct SupervisionHeader: Sendable {
-    struct TabLink: Sendable {
-        let label: String
-        let href: String
-        let current: Bool
-    }
-
     struct PeriodOption: Sendable {
         let value: String
         let label: String
         let selected: Bool
     }
 
-    let tabs: [TabLink]
+    let tabs: [Tab]
     let periods: [PeriodOption]
     let custom: Bool
     let from: String
@@ -233,7 +222,7 @@ struct SupervisionHeader: Sendable {
     init(path: String, period: DashboardPeriod, query: [String: String], fallback: DashboardPeriod.Preset, format: FrenchFormat, error: String?) {
         // The period follows from one dashboard to the next.
         let kept = [query["period"], query["from"], query["to"]].contains { $0?.isEmpty == false } ? "?" + period.query : ""
-        tabs = Self.dashboards.map { TabLink(label: $0.0, href: $0.1 + kept, current: $0.1 == path) }
+        tabs = Self.dashboards.map { Tab(label: $0.0, href: $0.1 + kept, current: $0.1 == path) }
         periods = [("24h", "24 dernières heures"), ("7d", "7 derniers jours"), ("30d", "30 derniers jours"), ("custom", "Dates choisies…")].map {
             PeriodOption(value: $0.0, label: $0.1, selected: $0.0 == period.preset.rawValue)
         }
@@ -335,8 +324,8 @@ struct DashboardPage<Body: Sendable>: PageModel {
     let body: Body
 }
 
-func series(_ points: [SeriesPoint], caption: String, unit: @escaping (Int) -> String, format: FrenchFormat) -> ColumnChart {
-    let hourly = points.first.map { !$0.bucket.hasSuffix("T00") } ?? false || points.count > 1 && points[1].bucket.hasSuffix("T01")
+func series(_ points: [SeriesPoint], of period: PeriodReport, caption: String, unit: @escaping (Int) -> String, format: FrenchFormat) -> ColumnChart {
+    let hourly = SupervisionService.bucketUnit(from: period.from, to: period.to) == .hour
     return ColumnChart(
         caption: caption,
         points: points.map { point in
@@ -389,8 +378,8 @@ enum OverviewPage {
             health = report.health.map { HealthItem($0, format: format, now: now) }
             healthEmpty = report.health.isEmpty
             activity = report.activity.map { FeedItem($0, format: format) }
-            self.tickets = series(report.ticketSeries, caption: "Tickets traités", unit: tickets, format: format)
-            self.alerts = series(report.alertSeries, caption: "Alertes", unit: alerts, format: format)
+            self.tickets = series(report.ticketSeries, of: report.period, caption: "Tickets traités", unit: tickets, format: format)
+            self.alerts = series(report.alertSeries, of: report.period, caption: "Alertes", unit: alerts, format: format)
         }
     }
 
@@ -457,7 +446,7 @@ enum SupportPage {
                     trend: KPICard.trend(category.tickets, format: format)
                 )
             }
-            chart = series(report.series, caption: "Tickets traités", unit: counted("ticket", "tickets", format: format), format: format)
+            chart = series(report.series, of: report.period, caption: "Tickets traités", unit: counted("ticket", "tickets", format: format), format: format)
             latest = report.latest.map { TicketLine($0, format: format, now: now) }
             errors = report.latestErrors.map { ErrorLine($0, format: format) }
             errorsHref = SupervisionPages.page(ofRows: report.errors.rows)
@@ -547,7 +536,7 @@ enum SentinelPage {
                 unit: counted("alerte", "alertes", format: format), format: format
             )
             clients = report.impactedClients.map { ClientLine($0, format: format, now: now) }
-            chart = series(report.series, caption: "Alertes", unit: counted("alerte", "alertes", format: format), format: format)
+            chart = series(report.series, of: report.period, caption: "Alertes", unit: counted("alerte", "alertes", format: format), format: format)
             timeline = report.timeline.map { IncidentLine($0, format: format) }
         }
 
@@ -656,7 +645,7 @@ enum EnrichisseurPage {
                 report.sources.map { (Self.sourceLabels[$0.source] ?? $0.source, $0.entries, Double($0.entries) / Double(total), nil, "info") },
                 unit: counted("entrée", "entrées", format: format), format: format
             )
-            chart = series(report.series, caption: "Entrées ajoutées", unit: counted("entrée", "entrées", format: format), format: format)
+            chart = series(report.series, of: report.period, caption: "Entrées ajoutées", unit: counted("entrée", "entrées", format: format), format: format)
             runs = report.runs.map { run in
                 RunLine(
                     time: format.relative(run.finishedAt, now: now), datetime: FrenchFormat.iso(run.finishedAt), workflow: run.workflow, source: run.source,
@@ -729,7 +718,7 @@ enum SafeguardAnalyticsPage {
                 report.topActions.map { ($0.tool, $0.requests.value, $0.share, SupervisionPages.page(ofRows: $0.requests.rows), "info") },
                 unit: counted("demande", "demandes", format: format), format: format
             )
-            chart = series(report.series, caption: "Demandes", unit: counted("demande", "demandes", format: format), format: format)
+            chart = series(report.series, of: report.period, caption: "Demandes", unit: counted("demande", "demandes", format: format), format: format)
         }
     }
 
@@ -795,7 +784,7 @@ struct RowsTable: Sendable {
         Cell(text: text ?? "—", href: href)
     }
 
-    static func tickets(_ page: DrilldownRepository.Page<DrilldownRepository.TicketRow>, format: FrenchFormat) -> RowsTable {
+    static func tickets(_ page: DrilldownRepository.Page<TicketReport>, format: FrenchFormat) -> RowsTable {
         RowsTable(
             title: "Tickets traités", noun: counted("ticket", "tickets", format: format), page: page,
             columns: ["Date", "Ticket", "Catégorie", "Résultat", "Auto-résolu", "Client", "Action"], empty: "Aucun ticket pour ces critères.",
@@ -810,7 +799,7 @@ struct RowsTable: Sendable {
         }
     }
 
-    static func alerts(_ page: DrilldownRepository.Page<DrilldownRepository.AlertRow>, format: FrenchFormat) -> RowsTable {
+    static func alerts(_ page: DrilldownRepository.Page<AlertReportRow>, format: FrenchFormat) -> RowsTable {
         RowsTable(
             title: "Alertes", noun: counted("alerte", "alertes", format: format), page: page,
             columns: ["Détectée le", "Équipement", "Client", "État", "Responsabilité", "Ticket", "Résolue le"], empty: "Aucune alerte pour ces critères.",
@@ -825,7 +814,7 @@ struct RowsTable: Sendable {
         }
     }
 
-    static func approvals(_ page: DrilldownRepository.Page<DrilldownRepository.ApprovalRow>, format: FrenchFormat) -> RowsTable {
+    static func approvals(_ page: DrilldownRepository.Page<ApprovalReport>, format: FrenchFormat) -> RowsTable {
         RowsTable(
             title: "Demandes SAFEGUARD", noun: counted("demande", "demandes", format: format), page: page,
             columns: ["Créée le", "Demande", "Outil", "Statut", "Demandeur", "Client", "Décidée le"], empty: "Aucune demande pour ces critères.",
@@ -839,7 +828,7 @@ struct RowsTable: Sendable {
         }
     }
 
-    static func errors(_ page: DrilldownRepository.Page<DrilldownRepository.ErrorRow>, format: FrenchFormat) -> RowsTable {
+    static func errors(_ page: DrilldownRepository.Page<ErrorReport>, format: FrenchFormat) -> RowsTable {
         RowsTable(
             title: "Erreurs des workflows", noun: counted("erreur", "erreurs", format: format), page: page,
             columns: ["Date", "Workflow", "Message", "Outil", "Ticket ou alerte", "Reprise"], empty: "Aucune erreur pour ces critères.", format: format
@@ -861,7 +850,7 @@ struct RowsPage: PageModel {
     let filters: [String]
     let table: RowsTable
     let csvHref: String
-    let back: NavLinkModel
+    let back: NavLink
 }
 
 struct TimelineItem: Sendable {

@@ -132,12 +132,6 @@ struct TicketReport: Encodable, Sendable, Equatable {
     let correlationID: String?
     let at: Date
 
-    init(_ row: DrilldownRepository.TicketRow) {
-        (id, ticketID, category, outcome, autoResolved, client, action, error) =
-            (row.id, row.ticketID, row.category, row.outcome, row.autoResolved, row.client, row.action, row.error)
-        (durationMs, workflow, correlationID, at) = (row.durationMs, row.workflow, row.correlationID, row.at)
-    }
-
     enum CodingKeys: String, CodingKey {
         case id, category, outcome, client, action, error, workflow, at
         case ticketID = "ticket_id"
@@ -158,16 +152,33 @@ struct ErrorReport: Encodable, Sendable, Equatable {
     let correlationID: String?
     let at: Date
 
-    init(_ row: DrilldownRepository.ErrorRow) {
-        (workflow, message, tool, ticketID, alertID) = (row.workflow, row.message, row.tool, row.ticketID, row.alertID)
-        (attempts, recovered, correlationID, at) = (row.attempts, row.recovered, row.correlationID, row.at)
-    }
-
     enum CodingKeys: String, CodingKey {
         case workflow, message, tool, attempts, recovered, at
         case ticketID = "ticket_id"
         case alertID = "alert_id"
         case correlationID = "correlation_id"
+    }
+}
+
+struct ApprovalReport: Encodable, Sendable, Equatable {
+    let approvalID: String
+    let tool: String
+    let level: String
+    let status: String
+    let requester: String?
+    let client: String?
+    let ticketID: String?
+    let createdAt: Date
+    let decidedAt: Date?
+    let expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case tool, level, status, requester, client
+        case approvalID = "approval_id"
+        case ticketID = "ticket_id"
+        case createdAt = "created_at"
+        case decidedAt = "decided_at"
+        case expiresAt = "expires_at"
     }
 }
 
@@ -210,11 +221,9 @@ struct AlertReportRow: Encodable, Sendable, Equatable {
     let resolvedAt: Date?
     let timeline: [IncidentStep]
 
-    init(_ row: DrilldownRepository.AlertRow) {
-        (id, alertID, device, client, state, responsibility, confidence) =
-            (row.id, row.alertID, row.device, row.client, row.state, row.responsibility, row.confidence)
-        (ticketID, message, correlationID, detectedAt, resolvedAt) = (row.ticketID, row.message, row.correlationID, row.detectedAt, row.resolvedAt)
-        timeline = (try? JSONDecoder().decode([TimelineStepInput].self, from: Data(row.timelineJSON.utf8)))?.compactMap { step in
+    /// The steps as stored (`incident_logs.timeline`), those with a time and a text.
+    static func steps(json: String) -> [IncidentStep] {
+        (try? JSONDecoder().decode([TimelineStepInput].self, from: Data(json.utf8)))?.compactMap { step in
             guard let at = step.at, let text = step.text else { return nil }
             return IncidentStep(at: at, text: text)
         } ?? []

@@ -73,9 +73,9 @@ struct SupervisionService: Sendable {
             escalated: FigureReport(
                 sum(current) { $0.escalated }, previous: sum(previous) { $0.escalated }, rows: Self.rows("tickets", period, ["outcome": "escalade"])
             ),
-            categories: reports, series: try await series, latest: try await latest.rows.map(TicketReport.init),
+            categories: reports, series: try await series, latest: try await latest.rows,
             errors: FigureReport(errorPage.total, previous: try await previousErrors, rows: Self.rows("errors", lastDay, ["workflow": "SUPPORT"])),
-            latestErrors: errorPage.rows.map(ErrorReport.init)
+            latestErrors: errorPage.rows
         )
     }
 
@@ -116,7 +116,7 @@ struct SupervisionService: Sendable {
                     diagnosing: client.diagnosing, since: client.since, responsibility: client.responsibility, resolvedAt: client.resolvedAt
                 )
             },
-            series: try await series, timeline: try await timeline.rows.map(AlertReportRow.init)
+            series: try await series, timeline: try await timeline.rows
         )
     }
 
@@ -206,10 +206,15 @@ struct SupervisionService: Sendable {
 
     /// Counts per hour (a period of two days or less) or per day, every bucket present, empty ones at zero.
     func series(_ dataset: DashboardRepository.Dataset, _ period: DashboardPeriod) async throws -> [SeriesPoint] {
-        let unit: DashboardRepository.BucketUnit = period.length <= 2 * 86_400 ? .hour : .day
+        let unit = Self.bucketUnit(from: period.from, to: period.to)
         let counts = try await dashboards.buckets(of: dataset, period, unit: unit, timeZone: timeZone)
         let byKey = Dictionary(counts.map { ($0.key, $0.count) }, uniquingKeysWith: +)
         return Self.bucketKeys(period, unit: unit, timeZone: timeZone).map { SeriesPoint(bucket: $0, count: byKey[$0] ?? 0) }
+    }
+
+    /// Columns per hour for a period of two days or less, per day beyond.
+    static func bucketUnit(from: Date, to: Date) -> DashboardRepository.BucketUnit {
+        to.timeIntervalSince(from) <= 2 * 86_400 ? .hour : .day
     }
 
     static func bucketKeys(_ period: DashboardPeriod, unit: DashboardRepository.BucketUnit, timeZone: TimeZone) -> [String] {
